@@ -1,0 +1,91 @@
+package transfer
+
+import "time"
+
+// Event is something a transfer reports while it runs. The CLI and the
+// terminal UI are views over a stream of events; no protocol logic lives there.
+// Every string in an event that came from the peer (names, text) is raw: views
+// must escape it before printing (see internal/safeterm).
+type Event interface{ isEvent() }
+
+// CodeReady: the sender has a nameplate and its code can be shown.
+type CodeReady struct {
+	Code  string   // e.g. "7-guitarist-revenge"
+	Relay string   // relay address the receiver should use ("" if the default works)
+	Hints []string // extra relay addresses to try (embedded relay: this machine's addresses)
+}
+
+// Connecting: dialling the relay.
+type Connecting struct{ Relay string }
+
+// Paired: the relay joined both peers; the key exchange starts.
+type Paired struct{}
+
+// Secured: the PAKE and the Noise handshake succeeded.
+type Secured struct{ Cipher string }
+
+// OfferEntry is one entry of an offer as shown to a person.
+type OfferEntry struct {
+	Path  string // slash-separated relative path, raw
+	Size  int64
+	IsDir bool
+}
+
+// OfferReceived (receiver) / OfferSent (sender): what is about to move.
+type OfferReceived struct {
+	Files, Folders int
+	TotalBytes     int64
+	Entries        []OfferEntry // the first entries, at most a few hundred
+	IsText         bool
+	IsStream       bool  // size unknown (stdin)
+	Resumable      int64 // bytes already present as .bob-part that will not be sent again
+}
+
+// OfferSent mirrors OfferReceived on the sender side.
+type OfferSent OfferReceived
+
+// Accepted: the receiver accepted; data starts to flow.
+type Accepted struct{ ResumeBytes int64 }
+
+// Progress of the whole transfer. Emitted at most a few times a second.
+type Progress struct {
+	Done, Total int64 // payload bytes (uncompressed); Total < 0 when unknown
+	WireBytes   int64 // bytes that crossed the channel (after compression)
+	File        string
+	FileIndex   int // 1-based
+	Files       int
+	Elapsed     time.Duration
+}
+
+// FileDone: one file arrived complete and verified (receiver) or was
+// acknowledged (sender).
+type FileDone struct {
+	Path string
+	Size int64
+}
+
+// TextReceived carries a text message (bob send --text).
+type TextReceived struct{ Text string }
+
+// Done: the transfer finished and the receipt was exchanged.
+type Done struct {
+	Files     int
+	Bytes     int64
+	WireBytes int64
+	Elapsed   time.Duration
+	OutDir    string // receiver: where the files went
+	Via       string // "relay ADDR"
+	Resumed   int64  // bytes not sent because the receiver had them
+}
+
+func (CodeReady) isEvent()     {}
+func (Connecting) isEvent()    {}
+func (Paired) isEvent()        {}
+func (Secured) isEvent()       {}
+func (OfferReceived) isEvent() {}
+func (OfferSent) isEvent()     {}
+func (Accepted) isEvent()      {}
+func (Progress) isEvent()      {}
+func (FileDone) isEvent()      {}
+func (TextReceived) isEvent()  {}
+func (Done) isEvent()          {}
