@@ -9,6 +9,9 @@ import (
 )
 
 func main() {
+	if code, handled := runAppliance(); handled {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
