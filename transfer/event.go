@@ -64,6 +64,13 @@ type FileDone struct {
 	Size int64
 }
 
+// Skipped (sender): something inside a sent folder was left out of the
+// offer, such as a symbolic link or a special file. Path is raw.
+type Skipped struct {
+	Path   string
+	Reason string // "symbolic link", "special file"
+}
+
 // TextReceived carries a text message (bob send --text).
 type TextReceived struct{ Text string }
 
@@ -88,4 +95,5 @@ func (Accepted) isEvent()      {}
 func (Progress) isEvent()      {}
 func (FileDone) isEvent()      {}
 func (TextReceived) isEvent()  {}
+func (Skipped) isEvent()       {}
 func (Done) isEvent()          {}

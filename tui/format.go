@@ -1,0 +1,229 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/transfer"
+	"github.com/dustin/go-humanize"
+)
+
+// speedHalfLife is how quickly the shown speed follows a change in the real
+// one: after this long a new rate counts for half of what is shown.
+const speedHalfLife = 2 * time.Second
+
+// ewma folds one rate sample, measured over dt, into the previous smoothed
+// rate. The weight of the sample grows with dt, so irregular event spacing
+// does not skew the result. A zero prev with no history takes the sample.
+func ewma(prev, sample float64, dt, halfLife time.Duration) float64 {
+	if dt <= 0 {
+		return prev
+	}
+	if halfLife <= 0 {
+		return sample
+	}
+	alpha := 1 - math.Exp2(-float64(dt)/float64(halfLife))
+	return prev + alpha*(sample-prev)
+}
+
+// eta is the time left to move remaining bytes at rate bytes per second. ok
+// is false when it cannot be known (unknown total, no speed yet).
+func eta(remaining int64, rate float64) (d time.Duration, ok bool) {
+	if remaining < 0 || rate <= 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return 0, false
+	}
+	secs := float64(remaining) / rate
+	if secs > float64(math.MaxInt64/int64(time.Second)) {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
+}
+
+// speedMeter turns successive Progress events into a smoothed speed. It uses
+// the Elapsed time carried by the events, not a clock, so it is deterministic.
+type speedMeter struct {
+	started     bool
+	lastDone    int64
+	lastElapsed time.Duration
+	rate        float64 // bytes per second, smoothed
+}
+
+// observe records a progress point and returns the smoothed rate.
+func (s *speedMeter) observe(done int64, elapsed time.Duration) float64 {
+	if !s.started {
+		s.started = true
+		s.lastDone, s.lastElapsed = done, elapsed
+		if elapsed > 0 {
+			s.rate = float64(done) / elapsed.Seconds()
+		}
+		return s.rate
+	}
+	dt := elapsed - s.lastElapsed
+	if dt <= 0 {
+		return s.rate
+	}
+	sample := float64(done-s.lastDone) / dt.Seconds()
+	if sample < 0 {
+		sample = 0
+	}
+	if s.rate == 0 {
+		s.rate = sample
+	} else {
+		s.rate = ewma(s.rate, sample, dt, speedHalfLife)
+	}
+	s.lastDone, s.lastElapsed = done, elapsed
+	return s.rate
+}
+
+// averageRate is bytes per second over the whole of elapsed.
+func averageRate(bytes int64, elapsed time.Duration) float64 {
+	if elapsed <= 0 || bytes <= 0 {
+		return 0
+	}
+	return float64(bytes) / elapsed.Seconds()
+}
+
+// formatDuration shows a duration the way a person reads a countdown:
+// "0s", "42s", "3m05s", "2h07m".
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	secs := int64(d.Round(time.Second) / time.Second)
+	switch {
+	case secs < 60:
+		return fmt.Sprintf("%ds", secs)
+	case secs < 3600:
+		return fmt.Sprintf("%dm%02ds", secs/60, secs%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", secs/3600, (secs%3600)/60)
+	}
+}
+
+// formatElapsed is like formatDuration but keeps a tenth of a second for
+// short transfers, where "0s" would say nothing.
+func formatElapsed(d time.Duration) string {
+	if d > 0 && d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	if d > 0 && d < 10*time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return formatDuration(d)
+}
+
+// size is a byte count for people: "12 MB".
+func size(n int64) string {
+	if n < 0 {
+		return "unknown size"
+	}
+	return humanize.Bytes(uint64(n))
+}
+
+// rate is a speed for people: "2.1 MB/s".
+func rate(bytesPerSecond float64) string {
+	if bytesPerSecond <= 0 || math.IsNaN(bytesPerSecond) || math.IsInf(bytesPerSecond, 0) {
+		return "– B/s"
+	}
+	return humanize.Bytes(uint64(bytesPerSecond)) + "/s"
+}
+
+// plainRate is rate with only ASCII, for plain output.
+func plainRate(bytesPerSecond float64) string {
+	r := rate(bytesPerSecond)
+	return strings.ReplaceAll(r, "–", "-")
+}
+
+// fraction is done/total clamped to [0, 1]; 0 when total is unknown.
+func fraction(done, total int64) float64 {
+	if total <= 0 {
+		if total == 0 && done >= 0 {
+			return 1
+		}
+		return 0
+	}
+	f := float64(done) / float64(total)
+	return math.Max(0, math.Min(1, f))
+}
+
+// compressionSaving is the share of payload bytes that did not cross the
+// wire, in [0, 1). ok is false when compression saved nothing worth showing.
+func compressionSaving(payload, wire int64) (saving float64, ok bool) {
+	if payload <= 0 || wire <= 0 || wire >= payload {
+		return 0, false
+	}
+	s := 1 - float64(wire)/float64(payload)
+	if s < 0.005 {
+		return 0, false
+	}
+	return s, true
+}
+
+// plural picks the singular or plural form of a noun for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// offerWhat says what an offer holds: "3 files and 1 folder (12 MB)",
+// "a text message (20 B)", "a stream of unknown size".
+func offerWhat(o transfer.OfferReceived) string {
+	switch {
+	case o.IsText:
+		return fmt.Sprintf("a text message (%s)", size(o.TotalBytes))
+	case o.IsStream:
+		return "a stream of unknown size"
+	}
+	what := plural(o.Files, "file", "files")
+	if o.Folders > 0 {
+		what += " and " + plural(o.Folders, "folder", "folders")
+	}
+	return fmt.Sprintf("%s (%s)", what, size(o.TotalBytes))
+}
+
+// entryLine shows one offer entry, its peer-chosen path escaped.
+func entryLine(e transfer.OfferEntry) string {
+	if e.IsDir {
+		return safeterm.Escape(e.Path) + "/"
+	}
+	return fmt.Sprintf("%s (%s)", safeterm.Escape(e.Path), size(e.Size))
+}
+
+// wrapCommand breaks a shell command at spaces so that no line is wider
+// than width, ending each broken line with " \" so that the lines still
+// paste into a shell as one command. A word wider than width stays whole.
+func wrapCommand(cmd string, width int) []string {
+	if width <= 2 || len(cmd) <= width {
+		return []string{cmd}
+	}
+	words := strings.Fields(cmd)
+	var lines []string
+	line := ""
+	for _, w := range words {
+		switch {
+		case line == "":
+			line = w
+		case len(line)+1+len(w)+2 <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line+" \\")
+			line = "  " + w
+		}
+	}
+	return append(lines, line)
+}
+
+// skippedLine shows an entry the sender left out, its path escaped.
+func skippedLine(e transfer.Skipped) string {
+	return fmt.Sprintf("%s (%s)", safeterm.Escape(e.Path), safeterm.Escape(e.Reason))
+}
+
+// skippedNote is the one-line mention of entries left out of an offer.
+func skippedNote(n int) string {
+	return fmt.Sprintf("left out %s that cannot be sent (links, special files)", plural(n, "entry", "entries"))
+}

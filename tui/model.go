@@ -1,0 +1,303 @@
+package tui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/bob-p2p/bob/transfer"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// Messages the view sends into the program. Events from the transfer arrive
+// as eventMsg; the rest come from Accept and Close.
+type (
+	eventMsg struct{ event transfer.Event }
+
+	// offerMsg asks the person about an offer; the answer goes to reply,
+	// which has room for one value so the model never blocks.
+	offerMsg struct {
+		offer transfer.OfferReceived
+		reply chan acceptReply
+	}
+	// dismissOfferMsg withdraws the prompt of reply (Accept's ctx ended).
+	dismissOfferMsg struct{ reply chan acceptReply }
+	// decisionMsg is the offer screen's answer.
+	decisionMsg struct{ accept bool }
+	// closeMsg ends the program with a summary or an error.
+	closeMsg struct{ err error }
+	// interruptMsg is SIGINT or SIGTERM, treated like Ctrl-C.
+	interruptMsg struct{}
+)
+
+type acceptReply struct {
+	ok  bool
+	err error
+}
+
+// config is what every screen shares. It does not change once built.
+type config struct {
+	opts    Options
+	st      styles
+	r       *lipgloss.Renderer
+	animate bool // spinners tick; off in golden tests so frames are fixed
+}
+
+func newConfig(opts Options, r *lipgloss.Renderer, animate bool) *config {
+	return &config{opts: opts, st: newStyles(r), r: r, animate: animate}
+}
+
+// contentWidth is the width screens lay out for: the window less the
+// margins, and not so wide that lines become hard to read.
+func contentWidth(width int) int {
+	if width <= 0 {
+		width = 80
+	}
+	w := min(width, 100) - 4
+	return max(w, 20)
+}
+
+// model routes between the screens: waiting (code, connection steps),
+// offer prompt, progress and summary. It owns the transfer facts the
+// screens show and the Ctrl-C handling common to all of them.
+type model struct {
+	cfg           *config
+	width, height int
+	screen        tea.Model
+
+	wait     waitScreen // kept while other screens show, to return to
+	offer    *transfer.OfferReceived
+	texts    []string
+	skipped  []string // escaped "path (reason)" lines, sender
+	done     *transfer.Done
+	progress *progressScreen
+
+	reply      chan acceptReply // pending Accept, if any
+	cancelling bool
+	quitting   bool
+	closed     bool // Close's message was shown
+}
+
+func newModel(cfg *config) model {
+	m := model{cfg: cfg, width: cfg.opts.Width, height: cfg.opts.Height}
+	m.wait = newWaitScreen(cfg, m.width, m.height)
+	m.screen = m.wait
+	return m
+}
+
+func (m model) Init() tea.Cmd { return m.screen.Init() }
+
+func (m model) show(s tea.Model) (model, tea.Cmd) {
+	m.screen = s
+	return m, s.Init()
+}
+
+func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.quitting {
+		return m, nil
+	}
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		// Screens kept aside learn the size too, for when they come back.
+		if _, onWait := m.screen.(waitScreen); !onWait {
+			ws, _ := m.wait.Update(msg)
+			m.wait = ws.(waitScreen)
+		}
+		if _, onProgress := m.screen.(progressScreen); !onProgress && m.progress != nil {
+			ps, _ := m.progress.Update(msg)
+			p := ps.(progressScreen)
+			m.progress = &p
+		}
+		return m.forward(msg)
+
+	case tea.KeyMsg:
+		if msg.String() == "ctrl+c" {
+			return m.interrupt()
+		}
+		if _, prompting := m.screen.(offerScreen); !prompting && msg.String() == "q" {
+			return m.interrupt()
+		}
+		return m.forward(msg)
+
+	case interruptMsg:
+		return m.interrupt()
+
+	case eventMsg:
+		return m.event(msg.event)
+
+	case offerMsg:
+		if m.reply != nil { // one prompt at a time; the newer one wins
+			m.reply <- acceptReply{err: context.Canceled}
+		}
+		m.reply = msg.reply
+		o := msg.offer
+		m.offer = &o
+		return m.show(newOfferScreen(m.cfg, o, m.width, m.height))
+
+	case dismissOfferMsg:
+		if m.reply == msg.reply {
+			m.reply = nil
+			m.wait = m.wait.step("the offer was withdrawn")
+			return m.show(m.wait)
+		}
+		return m, nil
+
+	case decisionMsg:
+		if m.reply == nil {
+			return m, nil
+		}
+		m.reply <- acceptReply{ok: msg.accept}
+		m.reply = nil
+		if msg.accept {
+			m.wait = m.wait.finishStep().step("starting the transfer")
+		} else {
+			m.wait = m.wait.finishStep().step("declined; telling the sender")
+		}
+		return m.show(m.wait)
+
+	case closeMsg:
+		if m.reply != nil {
+			m.reply <- acceptReply{err: context.Canceled}
+			m.reply = nil
+		}
+		m.closed = true
+		m.quitting = true
+		m.screen = newSummaryScreen(m.cfg, m.summary(msg.err), m.width)
+		return m, tea.Quit
+	}
+	return m.forward(msg)
+}
+
+// forward gives msg to the current screen.
+func (m model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
+	s, cmd := m.screen.Update(msg)
+	m.screen = s
+	switch s := s.(type) {
+	case waitScreen:
+		m.wait = s
+	case progressScreen:
+		m.progress = &s
+	}
+	return m, cmd
+}
+
+// interrupt handles Ctrl-C: the first asks the CLI to cancel the transfer,
+// which ends with Close; a second one gives the terminal back at once.
+func (m model) interrupt() (tea.Model, tea.Cmd) {
+	if m.cancelling {
+		m.quitting = true
+		return m, tea.Quit
+	}
+	m.cancelling = true
+	if m.reply != nil {
+		m.reply <- acceptReply{err: ErrCancelled}
+		m.reply = nil
+		m.screen = m.wait
+	}
+	cancel := m.cfg.opts.cancel
+	// Cancel runs outside Update: if it sends events back into the view,
+	// the program is free to take them.
+	return m, func() tea.Msg { cancel(); return nil }
+}
+
+func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
+	switch e := e.(type) {
+	case transfer.CodeReady:
+		m.wait = m.wait.withCode(e)
+	case transfer.Connecting:
+		m.wait = m.wait.connecting(e.Relay)
+	case transfer.Paired:
+		m.wait = m.wait.paired()
+	case transfer.Secured:
+		m.wait = m.wait.secured(e.Cipher)
+	case transfer.OfferSent:
+		o := transfer.OfferReceived(e)
+		m.offer = &o
+		m.wait = m.wait.offerSent(o)
+	case transfer.OfferReceived:
+		o := e
+		m.offer = &o
+		what := offerWhat(o)
+		m.wait = m.wait.finishStep().lastDid(func(string) string { return "offered " + what })
+	case transfer.Accepted:
+		p := newProgressScreen(m.cfg, m.offer, e.ResumeBytes, m.width, m.height)
+		p.skipped = len(m.skipped)
+		m.progress = &p
+		return m.show(p)
+	case transfer.Progress, transfer.FileDone:
+		if m.progress == nil {
+			p := newProgressScreen(m.cfg, m.offer, 0, m.width, m.height)
+			p.skipped = len(m.skipped)
+			m.progress = &p
+		}
+		_, onProgress := m.screen.(progressScreen)
+		ps, _ := m.progress.Update(eventMsg{e})
+		p := ps.(progressScreen)
+		m.progress = &p
+		if !onProgress {
+			return m.show(p)
+		}
+		m.screen = p
+		return m, nil
+	case transfer.TextReceived:
+		m.texts = append(m.texts, e.Text)
+	case transfer.Skipped:
+		m.skipped = append(m.skipped, skippedLine(e))
+		m.wait.skipped = len(m.skipped)
+		if m.progress != nil {
+			m.progress.skipped = len(m.skipped)
+			if _, onProgress := m.screen.(progressScreen); onProgress {
+				m.screen = *m.progress
+			}
+		}
+	case transfer.Done:
+		d := e
+		m.done = &d
+		return m, nil
+	default:
+		return m, nil
+	}
+	if _, onWait := m.screen.(waitScreen); onWait {
+		m.screen = m.wait
+	}
+	return m, nil
+}
+
+func (m model) summary(err error) summary {
+	s := summary{role: m.cfg.opts.Role, done: m.done, texts: m.texts, offer: m.offer, skipped: m.skipped}
+	if err != nil {
+		s.err = m.cfg.opts.describe(err)
+	}
+	return s
+}
+
+func (m model) View() string {
+	st := m.cfg.st
+	var b strings.Builder
+	b.WriteString(m.screen.View())
+	if m.cancelling && !m.closed {
+		b.WriteString("\n\n")
+		if m.quitting {
+			b.WriteString(st.warn.Render("stopped before the transfer ended"))
+		} else {
+			b.WriteString(st.warn.Render("cancelling… (ctrl+c again to quit now)"))
+		}
+	}
+	// Wrap anything still too wide rather than let the terminal cut it.
+	width := m.width
+	if width <= 0 {
+		width = 80
+	}
+	return trimLines(st.app.Width(min(width, 100)).Render(b.String())) + "\n"
+}
+
+// trimLines drops the spaces lipgloss pads lines with: they only make
+// copying from the terminal worse.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,279 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/transfer"
+)
+
+// plainProgressEvery is how often plain mode prints a progress line (a new
+// file also gets one); logs stay readable and pipes are not flooded.
+const plainProgressEvery = 2 * time.Second
+
+// plainEntries is how many offer entries plain mode lists before the prompt.
+const plainEntries = 10
+
+// plainView prints one plain line per thing that happened. It never writes
+// an escape sequence: peer strings are escaped, and nothing is styled.
+type plainView struct {
+	opts Options
+	now  func() time.Time
+
+	mu         sync.Mutex
+	out        io.Writer
+	offerShown bool
+	lastPrint  time.Time
+	lastFile   int
+	meter      speedMeter
+	closed     bool
+}
+
+// NewPlain returns a view for pipes, CI logs and --plain.
+func NewPlain(opts Options) View {
+	return newPlain(opts, time.Now)
+}
+
+func newPlain(opts Options, now func() time.Time) *plainView {
+	out := opts.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	return &plainView{opts: opts, out: out, now: now}
+}
+
+func (v *plainView) printf(format string, args ...any) {
+	fmt.Fprintf(v.out, format, args...)
+}
+
+func (v *plainView) Event(e transfer.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	switch e := e.(type) {
+	case transfer.CodeReady:
+		cmd := safeterm.Escape(v.opts.receiveCommand(e.Code))
+		v.printf("code: %s\n", safeterm.Escape(e.Code))
+		v.printf("on the other machine run: %s\n", cmd)
+		if len(e.Hints) > 0 {
+			hints := make([]string, len(e.Hints))
+			for i, h := range e.Hints {
+				hints[i] = safeterm.Escape(h)
+			}
+			v.printf("this machine's addresses: %s\n", strings.Join(hints, ", "))
+		}
+		if v.opts.QR {
+			if qr, ok := qrCode(cmd); ok {
+				v.printf("%s\n", qr)
+			}
+		}
+		v.printf("waiting for the receiver...\n")
+	case transfer.Connecting:
+		if e.Relay != "" {
+			v.printf("connecting to relay %s...\n", safeterm.Escape(e.Relay))
+		} else {
+			v.printf("connecting to the relay...\n")
+		}
+	case transfer.Paired:
+		v.printf("paired; checking the code...\n")
+	case transfer.Secured:
+		if e.Cipher != "" {
+			v.printf("code checked; end-to-end encrypted (%s)\n", safeterm.Escape(e.Cipher))
+		} else {
+			v.printf("code checked; end-to-end encrypted\n")
+		}
+	case transfer.OfferSent:
+		v.printf("offering %s; waiting for the receiver to accept...\n", offerWhat(transfer.OfferReceived(e)))
+	case transfer.OfferReceived:
+		v.showOffer(e)
+	case transfer.Accepted:
+		if e.ResumeBytes > 0 {
+			v.printf("accepted; resuming (%s already there)\n", size(e.ResumeBytes))
+		} else {
+			v.printf("accepted\n")
+		}
+	case transfer.Progress:
+		v.progress(e)
+	case transfer.FileDone:
+		verb := "sent"
+		if v.opts.Role == Receiving {
+			verb = "received"
+		}
+		v.printf("%s: %s (%s)\n", verb, safeterm.Escape(e.Path), size(e.Size))
+	case transfer.TextReceived:
+		v.printf("text: %s\n", safeterm.Escape(e.Text))
+	case transfer.Skipped:
+		v.printf("skipped: %s\n", skippedLine(e))
+	case transfer.Done:
+		v.done(e)
+	}
+}
+
+// showOffer prints what is offered, once per view.
+func (v *plainView) showOffer(o transfer.OfferReceived) {
+	if v.offerShown {
+		return
+	}
+	v.offerShown = true
+	v.printf("offer: %s\n", offerWhat(o))
+	n := min(len(o.Entries), plainEntries)
+	for _, e := range o.Entries[:n] {
+		v.printf("  %s\n", entryLine(e))
+	}
+	if more := max(len(o.Entries), o.Files+o.Folders) - n; more > 0 && !o.IsText {
+		v.printf("  ...and %d more\n", more)
+	}
+	if o.Resumable > 0 {
+		v.printf("  %s is already here and will not be sent again\n", size(o.Resumable))
+	}
+}
+
+func (v *plainView) progress(p transfer.Progress) {
+	speed := v.meter.observe(p.Done, p.Elapsed)
+	now := v.now()
+	newFile := p.FileIndex != v.lastFile
+	if !newFile && !v.lastPrint.IsZero() && now.Sub(v.lastPrint) < plainProgressEvery {
+		return
+	}
+	v.lastPrint, v.lastFile = now, p.FileIndex
+	var b strings.Builder
+	b.WriteString("progress: ")
+	if p.Total >= 0 {
+		fmt.Fprintf(&b, "%3.0f%% %s of %s", fraction(p.Done, p.Total)*100, size(p.Done), size(p.Total))
+	} else {
+		b.WriteString(size(p.Done))
+	}
+	fmt.Fprintf(&b, ", %s", plainRate(speed))
+	if left, ok := eta(p.Total-p.Done, speed); ok && p.Total >= 0 {
+		fmt.Fprintf(&b, ", %s left", formatDuration(left))
+	}
+	if p.File != "" {
+		if p.Files > 1 {
+			fmt.Fprintf(&b, ", file %d/%d", p.FileIndex, p.Files)
+		}
+		fmt.Fprintf(&b, ": %s", safeterm.Escape(p.File))
+	}
+	v.printf("%s\n", b.String())
+}
+
+func (v *plainView) done(d transfer.Done) {
+	verb := "sent"
+	if v.opts.Role == Receiving {
+		verb = "received"
+	}
+	v.printf("done: %s %s (%s) in %s, %s average", verb, plural(d.Files, "file", "files"),
+		size(d.Bytes), formatElapsed(d.Elapsed), plainRate(averageRate(d.Bytes, d.Elapsed)))
+	if d.Via != "" {
+		v.printf(", via %s", safeterm.Escape(d.Via))
+	}
+	if saving, ok := compressionSaving(d.Bytes, d.WireBytes); ok {
+		v.printf(", compression saved %.0f%%", saving*100)
+	}
+	if d.Resumed > 0 {
+		v.printf(", %s resumed", size(d.Resumed))
+	}
+	v.printf("\n")
+	if v.opts.Role == Receiving && d.OutDir != "" {
+		v.printf("saved in: %s\n", safeterm.Escape(d.OutDir))
+	}
+}
+
+// Accept prints the offer and asks on one line, reading the answer from In.
+// Only "y" or "yes" accepts.
+func (v *plainView) Accept(ctx context.Context, offer transfer.OfferReceived) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	v.mu.Lock()
+	v.showOffer(offer)
+	what := offerWhat(offer)
+	if !offer.IsText && !offer.IsStream {
+		what = fmt.Sprintf("%s (%s)", plural(offer.Files, "file", "files"), size(offer.TotalBytes))
+	}
+	v.printf("Accept %s? [y/N] ", what)
+	v.mu.Unlock()
+	if v.opts.In == nil {
+		v.newline()
+		return false, ErrNoAnswer
+	}
+	answer, err := readLine(ctx, v.opts.In)
+	if err != nil {
+		v.newline() // end the prompt line
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// readLine reads one line from in, a byte at a time so that nothing after
+// the line is consumed. If ctx ends first it returns ctx.Err(); the reading
+// goroutine then ends when in yields a line or is closed.
+func readLine(ctx context.Context, in io.Reader) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var b []byte
+		buf := make([]byte, 1)
+		for len(b) < 1024 {
+			n, err := in.Read(buf)
+			if n == 1 {
+				if buf[0] == '\n' {
+					break
+				}
+				b = append(b, buf[0])
+				continue
+			}
+			if err != nil {
+				if err == io.EOF && len(b) > 0 {
+					break
+				}
+				if err == io.EOF {
+					err = ErrNoAnswer
+				}
+				ch <- result{err: err}
+				return
+			}
+		}
+		ch <- result{line: string(b)}
+	}()
+	select {
+	case r := <-ch:
+		return r.line, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (v *plainView) newline() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.printf("\n")
+}
+
+func (v *plainView) Close(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	v.closed = true
+	if err != nil {
+		v.printf("error: %s\n", v.opts.describe(err))
+	}
+}
+
+var _ View = (*plainView)(nil)

@@ -1,0 +1,172 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bob-p2p/bob/transfer"
+	"go.uber.org/goleak"
+)
+
+func TestPlainSender(t *testing.T) {
+	var out bytes.Buffer
+	opts := testOptions(Sending)
+	opts.Out = &out
+	clock := newFakeClock()
+	v := newPlain(opts, clock.now)
+	for _, e := range progressEvents() {
+		v.Event(e)
+		clock.add(100 * time.Millisecond)
+	}
+	v.Event(transfer.Done{Files: 3, Bytes: 7_407_402, WireBytes: 4_444_441, Elapsed: 3200 * time.Millisecond, Via: "relay 192.168.1.20:9009"})
+	v.Close(nil)
+
+	got := out.String()
+	lines := strings.Split(got, "\n")
+	if lines[0] != "code: 7-guitarist-revenge" {
+		t.Errorf("first line = %q, want the code line", lines[0])
+	}
+	if lines[1] != "on the other machine run: bob recv --relay 192.168.1.20:9009 7-guitarist-revenge" {
+		t.Errorf("second line = %q, want the receive command", lines[1])
+	}
+	// Four progress events 100ms apart on the same file: one line.
+	if n := strings.Count(got, "progress: "); n != 1 {
+		t.Errorf("%d progress lines, want 1 (rate-limited):\n%s", n, got)
+	}
+	for _, want := range []string{
+		"offering 3 files and 1 folder (7.4 MB); waiting for the receiver to accept...",
+		"sent: holiday/photo-01.jpg (1.2 MB)",
+		"done: sent 3 files (7.4 MB) in 3.2s, 2.3 MB/s average, via relay 192.168.1.20:9009, compression saved 40%",
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.ContainsRune(got, 0x1b) {
+		t.Errorf("plain output contains an escape byte:\n%q", got)
+	}
+}
+
+func TestPlainProgressRate(t *testing.T) {
+	var out bytes.Buffer
+	clock := newFakeClock()
+	v := newPlain(Options{Out: &out}, clock.now)
+	p := transfer.Progress{Total: 1000, FileIndex: 1, Files: 2, File: "a"}
+	for i := 0; i < 100; i++ { // 10 s of events, 10 a second
+		p.Done = int64(i)
+		p.Elapsed = time.Duration(i) * 100 * time.Millisecond
+		v.Event(p)
+		clock.add(100 * time.Millisecond)
+	}
+	if n := strings.Count(out.String(), "progress: "); n != 5 {
+		t.Errorf("%d progress lines over 10 s, want 5 (one per 2 s):\n%s", n, out.String())
+	}
+	// A new file is worth a line at once.
+	p.FileIndex, p.File = 2, "b"
+	v.Event(p)
+	if !strings.HasSuffix(out.String(), "file 2/2: b\n") {
+		t.Errorf("a new file did not print a line:\n%s", out.String())
+	}
+}
+
+func TestPlainHostile(t *testing.T) {
+	var out bytes.Buffer
+	opts := testOptions(Receiving)
+	opts.Out = &out
+	opts.In = strings.NewReader("n\n")
+	opts.Describe = nil
+	v := newPlain(opts, newFakeClock().now)
+	o := transfer.OfferReceived{Files: 1, TotalBytes: 10, Entries: []transfer.OfferEntry{{Path: hostile, Size: 10}}}
+	v.Event(transfer.Secured{Cipher: hostile})
+	if ok, err := v.Accept(context.Background(), o); ok || err != nil {
+		t.Fatalf("Accept = %v, %v; want a decline", ok, err)
+	}
+	v.Event(transfer.Progress{Done: 5, Total: 10, File: hostile, FileIndex: 1, Files: 1, Elapsed: time.Second})
+	v.Event(transfer.FileDone{Path: hostile, Size: 10})
+	v.Event(transfer.Skipped{Path: hostile, Reason: hostile})
+	v.Event(transfer.TextReceived{Text: hostile})
+	v.Event(transfer.Done{Files: 1, Bytes: 10, OutDir: hostile, Via: hostile})
+	v.Close(errors.New(hostile))
+	got := out.String()
+	if strings.ContainsAny(got, "\x1b\x07") || strings.Contains(got, "\nname.txt") {
+		t.Fatalf("plain output has a raw hostile name:\n%q", got)
+	}
+	if n := strings.Count(got, `evil\x1b]0;pwned\a\nname.txt`); n < 9 {
+		t.Fatalf("the escaped name shows %d times, want every place:\n%s", n, got)
+	}
+}
+
+func TestPlainAccept(t *testing.T) {
+	o := sampleOffer(30)
+	cases := []struct {
+		in   string
+		want bool
+		err  error
+	}{
+		{"y\n", true, nil},
+		{"YES\n", true, nil},
+		{"n\n", false, nil},
+		{"\n", false, nil},
+		{"y", true, nil}, // last line without a newline
+		{"", false, ErrNoAnswer},
+	}
+	for _, c := range cases {
+		var out bytes.Buffer
+		v := newPlain(Options{Role: Receiving, Out: &out, In: strings.NewReader(c.in)}, time.Now)
+		ok, err := v.Accept(context.Background(), o)
+		if ok != c.want || !errors.Is(err, c.err) {
+			t.Errorf("answer %q: Accept = %v, %v; want %v, %v", c.in, ok, err, c.want, c.err)
+		}
+		got := out.String()
+		if !strings.Contains(got, "Accept 30 files (574 MB)? [y/N] ") {
+			t.Errorf("no prompt line:\n%s", got)
+		}
+		if !strings.Contains(got, "offer: 30 files and 1 folder (574 MB)\n  holiday/\n  holiday/photo-01.jpg (1.2 MB)\n") ||
+			!strings.Contains(got, "  ...and 21 more\n") {
+			t.Errorf("the offer is not listed:\n%s", got)
+		}
+	}
+}
+
+func TestPlainAcceptNoKeyboard(t *testing.T) {
+	v := newPlain(Options{Out: io.Discard}, time.Now)
+	if ok, err := v.Accept(context.Background(), sampleOffer(1)); ok || !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("Accept without In = %v, %v; want ErrNoAnswer", ok, err)
+	}
+}
+
+func TestPlainAcceptContext(t *testing.T) {
+	defer goleak.VerifyNone(t, teatestSignalWatcher)
+	pr, pw := io.Pipe()
+	v := newPlain(Options{Out: io.Discard, In: pr}, time.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() {
+		_, err := v.Accept(ctx, sampleOffer(1))
+		res <- err
+	}()
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Accept after cancel = %v, want context.Canceled", err)
+	}
+	// The reader goroutine ends with its input.
+	pw.Close()
+}
+
+func TestPlainError(t *testing.T) {
+	var out bytes.Buffer
+	opts := testOptions(Sending)
+	opts.Out = &out
+	v := NewPlain(opts)
+	v.Close(errors.New("boom"))
+	v.Close(errors.New("twice"))
+	v.Event(transfer.Paired{})
+	if got := out.String(); got != "error: The code was wrong or someone tried to guess it: ask the sender for a new code.\n" {
+		t.Fatalf("output = %q", got)
+	}
+}

@@ -1,0 +1,110 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/transfer"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// maxSkippedShown is how many left-out entries the summary lists.
+const maxSkippedShown = 5
+
+// summary is what the last screen reports.
+type summary struct {
+	role    Role
+	done    *transfer.Done
+	offer   *transfer.OfferReceived
+	texts   []string // raw, from the peer
+	skipped []string // escaped lines
+	err     string   // escaped, one sentence; "" on success
+}
+
+// summaryScreen is the last thing drawn, left in the terminal after the
+// program ends: what moved, how fast, through what and where it went, or
+// the error.
+type summaryScreen struct {
+	cfg   *config
+	width int
+	sum   summary
+}
+
+func newSummaryScreen(cfg *config, sum summary, width int) summaryScreen {
+	return summaryScreen{cfg: cfg, width: width, sum: sum}
+}
+
+func (s summaryScreen) Init() tea.Cmd { return nil }
+
+func (s summaryScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if ws, ok := msg.(tea.WindowSizeMsg); ok {
+		s.width = ws.Width
+	}
+	return s, nil
+}
+
+func (s summaryScreen) View() string {
+	st := s.cfg.st
+	cw := contentWidth(s.width)
+	if s.sum.err != "" {
+		return lipgloss.JoinHorizontal(lipgloss.Top, st.err.Render("✗ "), st.err.Width(cw-2).Render(s.sum.err))
+	}
+	var lines []string
+	verb := "Sent"
+	if s.sum.role == Receiving {
+		verb = "Received"
+	}
+	d := s.sum.done
+	switch {
+	case d == nil:
+		lines = append(lines, st.ok.Render("✓")+" Done.")
+	case s.sum.offer != nil && s.sum.offer.IsText:
+		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s a text message in %s", verb, formatElapsed(d.Elapsed)))
+	default:
+		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s %s (%s) in %s · %s average",
+			verb, plural(d.Files, "file", "files"), size(d.Bytes), formatElapsed(d.Elapsed), rate(averageRate(d.Bytes, d.Elapsed))))
+	}
+	if d != nil {
+		var how []string
+		if d.Via != "" {
+			how = append(how, "via "+safeterm.Escape(d.Via))
+		}
+		if saving, ok := compressionSaving(d.Bytes, d.WireBytes); ok {
+			how = append(how, fmt.Sprintf("compression saved %.0f%%", saving*100))
+		}
+		if d.Resumed > 0 {
+			how = append(how, size(d.Resumed)+" resumed")
+		}
+		if len(how) > 0 {
+			lines = append(lines, "  "+st.dim.Render(strings.Join(how, " · ")))
+		}
+		if s.sum.role == Receiving && d.OutDir != "" {
+			lines = append(lines, "  "+st.label.Render("saved in ")+safeterm.Escape(d.OutDir))
+		}
+	}
+	if n := len(s.sum.skipped); n > 0 {
+		lines = append(lines, "", st.warn.Render(skippedNote(n)+":"))
+		for _, l := range s.sum.skipped[:min(n, maxSkippedShown)] {
+			lines = append(lines, "  "+l)
+		}
+		if n > maxSkippedShown {
+			lines = append(lines, st.dim.Render(fmt.Sprintf("  …and %d more", n-maxSkippedShown)))
+		}
+	}
+	for _, t := range s.sum.texts {
+		lines = append(lines, "", st.label.Render("Message:"), st.listBox.Width(cw-st.listBox.GetHorizontalBorderSize()).Render(escapeLines(t)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// escapeLines escapes a peer's multi-line text line by line, so that its
+// line breaks show as breaks but nothing else reaches the terminal raw.
+func escapeLines(text string) string {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = safeterm.Escape(l)
+	}
+	return strings.Join(lines, "\n")
+}

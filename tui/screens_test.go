@@ -1,0 +1,190 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bob-p2p/bob/transfer"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+const hostile = "evil\x1b]0;pwned\x07\nname.txt"
+
+func testOptions(role Role) Options {
+	return Options{
+		Role:           role,
+		ReceiveCommand: func(code string) string { return "bob recv --relay 192.168.1.20:9009 " + code },
+		Describe: func(err error) string {
+			return "The code was wrong or someone tried to guess it: ask the sender for a new code."
+		},
+	}
+}
+
+// startModel runs the top model in teatest at a fixed size, without
+// animation so that spinner frames are the same on every run.
+func startModel(t *testing.T, opts Options, width, height int) *teatest.TestModel {
+	t.Helper()
+	cfg := newConfig(opts, lipgloss.NewRenderer(io.Discard), false)
+	return teatest.NewTestModel(t, newModel(cfg), teatest.WithInitialTermSize(width, height))
+}
+
+// stopModel stops the program and returns the last model and its view.
+func stopModel(t *testing.T, tm *teatest.TestModel) (model, string) {
+	t.Helper()
+	tm.Send(tea.QuitMsg{})
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second))
+	m := fm.(model)
+	return m, m.View()
+}
+
+func sendAll(tm *teatest.TestModel, events ...transfer.Event) {
+	for _, e := range events {
+		tm.Send(eventMsg{e})
+	}
+}
+
+func sampleOffer(n int) transfer.OfferReceived {
+	o := transfer.OfferReceived{Files: n, Folders: 1, TotalBytes: 0}
+	o.Entries = append(o.Entries, transfer.OfferEntry{Path: "holiday", IsDir: true})
+	for i := 1; i <= n; i++ {
+		s := int64(i) * 1_234_567
+		o.Entries = append(o.Entries, transfer.OfferEntry{Path: fmt.Sprintf("holiday/photo-%02d.jpg", i), Size: s})
+		o.TotalBytes += s
+	}
+	return o
+}
+
+func senderCode() transfer.Event {
+	return transfer.CodeReady{Code: "7-guitarist-revenge", Relay: "192.168.1.20:9009"}
+}
+
+func TestGoldenSenderWaiting(t *testing.T) {
+	tm := startModel(t, testOptions(Sending), 80, 24)
+	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, senderCode())
+	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenSenderWaitingQR(t *testing.T) {
+	opts := testOptions(Sending)
+	opts.QR = true
+	tm := startModel(t, opts, 80, 50)
+	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, senderCode())
+	_, view := stopModel(t, tm)
+	if !strings.Contains(view, "▀") {
+		t.Fatalf("no QR code drawn:\n%s", view)
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestQRNeedsRoom(t *testing.T) {
+	opts := testOptions(Sending)
+	opts.QR = true
+	tm := startModel(t, opts, 80, 20)
+	sendAll(tm, senderCode())
+	_, view := stopModel(t, tm)
+	if strings.Contains(view, "▀") || !strings.Contains(view, "QR code needs a window") {
+		t.Fatalf("a QR code too tall for the window was drawn:\n%s", view)
+	}
+}
+
+func TestGoldenReceiverConnecting(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{}, transfer.Secured{Cipher: "Noise_NN_25519_ChaChaPoly_BLAKE2s"})
+	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenReceiverOffer(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	o := sampleOffer(30)
+	o.Files = 40 // more than listed
+	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{}, transfer.Secured{})
+	tm.Send(offerMsg{offer: o, reply: make(chan acceptReply, 1)})
+	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func progressEvents() []transfer.Event {
+	o := sampleOffer(3)
+	evs := []transfer.Event{transfer.CodeReady{Code: "7-guitarist-revenge"}, transfer.Paired{}, transfer.Secured{},
+		transfer.OfferSent(o), transfer.Accepted{}}
+	total := o.TotalBytes
+	for i := 1; i <= 4; i++ {
+		done := total * int64(i) / 10
+		evs = append(evs, transfer.Progress{Done: done, Total: total, WireBytes: done * 6 / 10,
+			File: "holiday/photo-02.jpg", FileIndex: 2, Files: 3, Elapsed: time.Duration(i) * 500 * time.Millisecond})
+	}
+	return append(evs, transfer.FileDone{Path: "holiday/photo-01.jpg", Size: 1_234_567})
+}
+
+func TestGoldenProgress(t *testing.T) {
+	tm := startModel(t, testOptions(Sending), 80, 24)
+	sendAll(tm, progressEvents()...)
+	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenProgressStream(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	sendAll(tm, transfer.Accepted{},
+		transfer.Progress{Done: 5_000_000, Total: -1, WireBytes: 5_000_000, Elapsed: time.Second},
+		transfer.Progress{Done: 9_000_000, Total: -1, WireBytes: 9_000_000, Elapsed: 2 * time.Second})
+	_, view := stopModel(t, tm)
+	if strings.Contains(view, "left") || strings.Contains(view, "%") {
+		t.Errorf("a stream of unknown size shows an ETA or a percentage:\n%s", view)
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func closeAndView(t *testing.T, tm *teatest.TestModel, err error) string {
+	t.Helper()
+	tm.Send(closeMsg{err: err})
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(model)
+	if !fm.closed {
+		t.Fatal("closeMsg did not close the model")
+	}
+	return fm.View()
+}
+
+func TestGoldenSummarySender(t *testing.T) {
+	tm := startModel(t, testOptions(Sending), 80, 24)
+	for i := 1; i <= 7; i++ {
+		sendAll(tm, transfer.Skipped{Path: fmt.Sprintf("holiday/link-%d", i), Reason: "symbolic link"})
+	}
+	sendAll(tm, progressEvents()...)
+	sendAll(tm, transfer.Done{Files: 3, Bytes: 7_407_402, WireBytes: 4_444_441, Elapsed: 3200 * time.Millisecond, Via: "relay 192.168.1.20:9009"})
+	teatest.RequireEqualOutput(t, []byte(closeAndView(t, tm, nil)))
+}
+
+func TestGoldenSummaryReceiver(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	sendAll(tm, transfer.Accepted{ResumeBytes: 1_000_000},
+		transfer.Done{Files: 12, Bytes: 250_000_000, WireBytes: 250_100_000, Elapsed: 95 * time.Second,
+			OutDir: "/home/ada/Downloads", Via: "relay 192.168.1.20:9009", Resumed: 1_000_000})
+	teatest.RequireEqualOutput(t, []byte(closeAndView(t, tm, nil)))
+}
+
+func TestGoldenSummaryText(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	o := transfer.OfferReceived{IsText: true, TotalBytes: 31}
+	sendAll(tm, o, transfer.Accepted{}, transfer.TextReceived{Text: "the wifi password is\nhunter2\x1b[2J"},
+		transfer.Done{Bytes: 31, WireBytes: 31, Elapsed: 40 * time.Millisecond, Via: "relay 192.168.1.20:9009"})
+	view := closeAndView(t, tm, nil)
+	if strings.ContainsRune(view, 0x1b) {
+		t.Fatalf("a text message reached the view raw: %q", view)
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+func TestGoldenError(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{})
+	teatest.RequireEqualOutput(t, []byte(closeAndView(t, tm, errors.New("pake: bad key confirmation"))))
+}

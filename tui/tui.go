@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/bob-p2p/bob/transfer"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// errUIStopped is what Accept returns when the program is gone (a second
+// Ctrl-C, or the terminal could not be set up).
+var errUIStopped = errors.New("the terminal view stopped before the offer was answered")
+
+// tuiView runs a bubbletea program over Options.Out and feeds it events.
+type tuiView struct {
+	opts    Options
+	prog    *tea.Program
+	done    chan struct{} // closed when the program has ended
+	final   model         // the last model, valid after done
+	runErr  error
+	closing sync.Once
+}
+
+// NewTUI starts the full-screen-free terminal view: it draws below the
+// cursor and leaves its last screen (the summary) in the scrollback.
+func NewTUI(opts Options) View {
+	return newTUI(opts, true)
+}
+
+func newTUI(opts Options, animate bool) *tuiView {
+	out := opts.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	opts.Out = out
+	r := lipgloss.NewRenderer(out)
+	m := newModel(newConfig(opts, r, animate))
+	v := &tuiView{opts: opts, done: make(chan struct{})}
+	v.prog = tea.NewProgram(m,
+		tea.WithInput(opts.In),
+		tea.WithOutput(out),
+		tea.WithFilter(filterSignals),
+	)
+	go v.run()
+	return v
+}
+
+func (v *tuiView) run() {
+	defer close(v.done)
+	final, err := v.prog.Run()
+	if m, ok := final.(model); ok {
+		v.final = m
+	}
+	v.runErr = err
+}
+
+// filterSignals turns bubbletea's handling of SIGINT (InterruptMsg) and
+// SIGTERM (a QuitMsg the model did not ask for) into the same clean cancel
+// as Ctrl-C, instead of letting the program stop under the transfer.
+func filterSignals(m tea.Model, msg tea.Msg) tea.Msg {
+	switch msg.(type) {
+	case tea.InterruptMsg:
+		return interruptMsg{}
+	case tea.QuitMsg:
+		if mm, ok := m.(model); ok && !mm.quitting {
+			return interruptMsg{}
+		}
+	}
+	return msg
+}
+
+func (v *tuiView) Event(e transfer.Event) {
+	if e == nil {
+		return
+	}
+	v.prog.Send(eventMsg{e})
+}
+
+func (v *tuiView) Accept(ctx context.Context, offer transfer.OfferReceived) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	reply := make(chan acceptReply, 1)
+	v.prog.Send(offerMsg{offer: offer, reply: reply})
+	select {
+	case r := <-reply:
+		return r.ok, r.err
+	case <-ctx.Done():
+		v.prog.Send(dismissOfferMsg{reply: reply})
+		return false, ctx.Err()
+	case <-v.done:
+		select {
+		case r := <-reply:
+			return r.ok, r.err
+		default:
+			return false, errUIStopped
+		}
+	}
+}
+
+func (v *tuiView) Close(err error) {
+	v.closing.Do(func() {
+		v.prog.Send(closeMsg{err: err})
+		<-v.done
+		if v.final.closed {
+			return
+		}
+		// The program ended before it could show the end (a second Ctrl-C,
+		// or no terminal): say it in one plain line.
+		if err != nil {
+			fmt.Fprintf(v.opts.Out, "error: %s\n", v.opts.describe(err))
+		} else if v.runErr != nil {
+			fmt.Fprintf(v.opts.Out, "done (the terminal view failed: %s)\n", v.runErr)
+		}
+	})
+}
+
+var _ View = (*tuiView)(nil)
