@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -305,4 +309,39 @@ func FuzzFinish(f *testing.F) {
 			}
 		}
 	})
+}
+
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus in testdata/fuzz")
+
+// TestWriteSeedCorpus rewrites testdata/fuzz with -update-corpus.
+func TestWriteSeedCorpus(t *testing.T) {
+	if !*updateCorpus {
+		t.Skip("run with -update-corpus to rewrite testdata/fuzz")
+	}
+	_, first, _ := Start("7-a-b", Sender, testBinding)
+	r, _, _ := Start("7-a-b", Receiver, testBinding)
+	if _, err := r.Finish(first); err != nil {
+		t.Fatal(err)
+	}
+	seeds := map[string][]byte{
+		"sender":       first,
+		"receiver":     r.Message(),
+		"not-json":     []byte("\x00\xffhello"),
+		"null":         []byte("null"),
+		"zero-point":   []byte(`{"Role":0,"Xᵤ":0,"Xᵥ":0}`),
+		"huge-number":  []byte(`{"Role":1,"Yᵤ":1` + strings.Repeat("0", 300) + `,"Yᵥ":1}`),
+		"unknown-key":  []byte(`{"Role":1,"Pw":"x"}`),
+		"truncated":    first[:len(first)/2],
+		"trailing-obj": append(bytes.Clone(first), "{}"...),
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzFinish")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, msg := range seeds {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", msg)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
