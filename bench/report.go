@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// result is one benchmark run, as written to JSON.
+type result struct {
+	Machine  machine        `json:"machine"`
+	Started  time.Time      `json:"started"`
+	Seconds  float64        `json:"seconds"`
+	Bob      string         `json:"bob"`
+	Size     int64          `json:"size"`
+	Seed     uint64         `json:"seed"`
+	Compress string         `json:"compress"`
+	Ceiling  *ceilingResult `json:"ceiling,omitempty"`
+	Cases    []caseResult   `json:"cases"`
+	Targets  []target       `json:"targets"`
+	Notes    []string       `json:"notes,omitempty"`
+}
+
+// Target outcomes.
+const (
+	statusPass = "PASS"
+	statusMiss = "MISS"
+	statusFail = "FAIL" // the case did not deliver, so nothing was measured
+	statusSkip = "SKIP" // the case was not run
+)
+
+// target is one goal of issue 6 next to what this run measured.
+type target struct {
+	Name     string  `json:"name"`
+	Goal     string  `json:"goal"`
+	Measured string  `json:"measured"`
+	Value    float64 `json:"value"`
+	Status   string  `json:"status"`
+}
+
+func (r *result) findCase(name, linkName string) (caseResult, bool) {
+	for _, c := range r.Cases {
+		if c.Name == name && c.Link == linkName {
+			return c, true
+		}
+	}
+	return caseResult{}, false
+}
+
+// evaluateTargets compares the run with the targets of issue 6.
+func evaluateTargets(r *result) []target {
+	var out []target
+	// one adds a target measured on a single case.
+	one := func(name, caseName, linkName, goal string, limit float64, atLeast bool, value func(caseResult) (float64, string)) {
+		t := target{Name: name, Goal: goal}
+		c, ok := r.findCase(caseName, linkName)
+		switch {
+		case !ok:
+			t.Status, t.Measured = statusSkip, "not run"
+		case !c.OK:
+			t.Status, t.Measured = statusFail, "case failed"
+		default:
+			t.Value, t.Measured = value(c)
+			t.Status = passOrMiss(t.Value, limit, atLeast)
+		}
+		out = append(out, t)
+	}
+	one("random: share of the ceiling", caseRandom, "loopback", "≥ 70%", 0.70, true, func(c caseResult) (float64, string) {
+		if r.Ceiling == nil || r.Ceiling.MBps == 0 {
+			return 0, "no ceiling"
+		}
+		v := c.RecvMBps / r.Ceiling.MBps
+		return v, fmt.Sprintf("%.0f%% (%.0f of %.0f MB/s)", 100*v, c.RecvMBps, r.Ceiling.MBps)
+	})
+	one("compressible on loopback", caseCompressible, "loopback", "≥ 400 MB/s", 400, true, func(c caseResult) (float64, string) {
+		return c.RecvMBps, fmt.Sprintf("%.0f MB/s", c.RecvMBps)
+	})
+	one("compressible over 100 Mbit/s", caseCompressible, "netns "+linkRate, "≥ 3× the link", 3, true, func(c caseResult) (float64, string) {
+		return c.LinkRatio, fmt.Sprintf("%.1f× (%.1f MB/s)", c.LinkRatio, c.RecvMBps)
+	})
+	one("small files", caseSmall, "loopback", "≥ 5000 files/s", 5000, true, func(c caseResult) (float64, string) {
+		return c.FilesPerSec, fmt.Sprintf("%.0f files/s", c.FilesPerSec)
+	})
+	one("random: CPU of sender+receiver+relay", caseRandom, "loopback", "≤ 2 CPU-s/GiB", 2, false, func(c caseResult) (float64, string) {
+		return c.CPUPerGiB.Total, fmt.Sprintf("%.2f CPU-s/GiB", c.CPUPerGiB.Total)
+	})
+
+	// worst adds a target that every case must meet; it shows the worst.
+	worst := func(name, goal string, limit float64, loopbackOnly bool, value func(caseResult) float64) {
+		t := target{Name: name, Goal: goal, Status: statusSkip, Measured: "no case delivered"}
+		var worstCase string
+		for _, c := range r.Cases {
+			if !c.OK || (loopbackOnly && c.Link != "loopback") {
+				continue
+			}
+			if v := value(c); worstCase == "" || v > t.Value {
+				t.Value, worstCase = v, c.Name+" on "+c.Link
+			}
+		}
+		if worstCase != "" {
+			t.Status = passOrMiss(t.Value, limit, false)
+			t.Measured = fmt.Sprintf("%.1f (worst: %s)", t.Value, worstCase)
+		}
+		out = append(out, t)
+	}
+	worst("first byte, ms after receiver start", "≤ 150 ms", 150, true, func(c caseResult) float64 { return c.FirstByteMs })
+	worst("peak RSS of the sender, MiB", "≤ 40 MiB", 40, false, func(c caseResult) float64 { return c.Sender.MaxRSSMiB })
+	worst("peak RSS of the receiver, MiB", "≤ 40 MiB", 40, false, func(c caseResult) float64 { return c.Receiver.MaxRSSMiB })
+	worst("peak RSS of the relay, MiB", "≤ 30 MiB", 30, false, func(c caseResult) float64 { return c.Relay.MaxRSSMiB })
+	return out
+}
+
+func passOrMiss(v, limit float64, atLeast bool) string {
+	if (atLeast && v >= limit) || (!atLeast && v <= limit) {
+		return statusPass
+	}
+	return statusMiss
+}
+
+// writeTable prints the run for people.
+func writeTable(w io.Writer, r *result) error {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "bob benchmark · %s · %d cores · %s, kernel %s · %s · %s · load %.1f→%.1f\n",
+		m.CPU, m.Cores, m.OS, m.Kernel, m.Go, r.Started.Format("2006-01-02 15:04"), m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(&b, "bob %s · --compress %s · inputs %s (seed %d)\n", r.Bob, r.Compress, formatSize(r.Size), r.Seed)
+	if c := r.Ceiling; c != nil {
+		if c.Error != "" {
+			fmt.Fprintf(&b, "ceiling: FAILED: %s\n", c.Error)
+		} else {
+			runs := make([]string, len(c.Runs))
+			var proxyCPU float64
+			for i, run := range c.Runs {
+				runs[i] = fmt.Sprintf("%.0f", run.MBps)
+				proxyCPU += run.Proxy.CPUSeconds
+			}
+			perGiB := 0.0
+			if c.Bytes > 0 && len(c.Runs) > 0 {
+				perGiB = proxyCPU / float64(len(c.Runs)) / (float64(c.Bytes) / gib)
+			}
+			fmt.Fprintf(&b, "ceiling (sender process → splice proxy process → discarding receiver, %s): %.0f MB/s, median of %s; proxy %.2f CPU-s/GiB\n",
+				formatSize(c.Bytes), c.MBps, strings.Join(runs, ", "), perGiB)
+		}
+	}
+	b.WriteString("\n")
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tlink\tsize\tfiles\tMB/s\tMB/s*\tratio\tCPU-s/GiB snd/rcv/rly = sum\tRSS MiB snd/rcv/rly\t1st byte ms\tfiles/s\tresult\t")
+	var failures []string
+	for _, c := range r.Cases {
+		status := "ok"
+		if !c.OK {
+			status = "FAILED"
+			failures = append(failures, fmt.Sprintf("%s on %s: %s", c.Name, c.Link, c.Error))
+		}
+		ratio := "-"
+		switch {
+		case c.LinkRatio > 0:
+			ratio = fmt.Sprintf("%.1f× link", c.LinkRatio)
+		case c.CeilingRatio > 0:
+			ratio = fmt.Sprintf("%.0f%% ceil", 100*c.CeilingRatio)
+		}
+		filesPerSec := "-" // meaningless for one file
+		if c.Files > 1 {
+			filesPerSec = fmt.Sprintf("%.0f", c.FilesPerSec)
+		}
+		fb := fmt.Sprintf("%.0f", c.FirstByteMs)
+		if c.FirstByteUpperBound {
+			fb = "≤" + fb
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.0f\t%s\t%.2f/%.2f/%.2f = %.2f\t%.1f/%.1f/%.1f\t%s\t%s\t%s\t\n",
+			c.Name, c.Link, formatSize(c.Bytes), c.Files, c.RecvMBps, c.SendMBps, ratio,
+			c.CPUPerGiB.Sender, c.CPUPerGiB.Receiver, c.CPUPerGiB.Relay, c.CPUPerGiB.Total,
+			c.Sender.MaxRSSMiB, c.Receiver.MaxRSSMiB, c.Relay.MaxRSSMiB, fb, filesPerSec, status)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("MB/s: payload (decimal MB) / receiver start → exit; MB/s*: / sender start → both exited.\n")
+	for _, f := range failures {
+		fmt.Fprintf(&b, "FAILED %s\n", f)
+	}
+
+	b.WriteString("\ntargets (issue 6)\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, t := range r.Targets {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\n", t.Name, t.Measured, t.Goal, t.Status)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeJSON writes the result to path, replacing it only once complete.
+func writeJSON(path string, r *result) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

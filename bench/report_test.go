@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleResult() *result {
+	ok := func(name, l string, mbps float64) caseResult {
+		return caseResult{
+			Name: name, Link: l, Compress: "auto", Bytes: 1 << 30, Files: 1, OK: true,
+			RecvSeconds: 2, SendSeconds: 2.1, RecvMBps: mbps, SendMBps: mbps * 0.95,
+			FirstByteMs: 40, FilesPerSec: 0.5,
+			Sender:    usage{CPUSeconds: 0.8, MaxRSSMiB: 20},
+			Receiver:  usage{CPUSeconds: 0.7, MaxRSSMiB: 22},
+			Relay:     usage{CPUSeconds: 0.2, MaxRSSMiB: 12},
+			CPUPerGiB: cpuPerGiB{Sender: 0.8, Receiver: 0.7, Relay: 0.2, Total: 1.7},
+		}
+	}
+	random := ok(caseRandom, "loopback", 700)
+	random.CeilingRatio = 0.7
+	compressible := ok(caseCompressible, "loopback", 350)
+	compressible.FirstByteMs = 160
+	compressible.Receiver.MaxRSSMiB = 45
+	small := ok(caseSmall, "loopback", 0)
+	small.Name, small.Files, small.FilesPerSec, small.OK, small.Error = caseSmall, 10000, 0, false, "bob delivered wrong output: missing small/000/00001.bin"
+	slow := ok(caseCompressible, "netns 100mbit", 50)
+	slow.LinkRatio = 4
+	slow.FirstByteMs = 900 // over the link: not held to the loopback first-byte target
+	return &result{
+		Machine:  machine{CPU: "Test CPU", Cores: 2, Go: "go1.26", OS: "linux/amd64", Kernel: "6.1"},
+		Started:  time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),
+		Bob:      "dev",
+		Size:     1 << 30,
+		Seed:     1,
+		Compress: "auto",
+		Ceiling:  &ceilingResult{Bytes: 1 << 30, MBps: 1000, Runs: []ceilingRun{{MBps: 990, Proxy: usage{CPUSeconds: 0.3}}, {MBps: 1000}, {MBps: 1010}}},
+		Cases:    []caseResult{random, compressible, small, slow},
+		Notes:    []string{"a note"},
+	}
+}
+
+func targetByName(ts []target, name string) target {
+	for _, t := range ts {
+		if t.Name == name {
+			return t
+		}
+	}
+	return target{Name: "absent " + name}
+}
+
+func TestEvaluateTargets(t *testing.T) {
+	r := sampleResult()
+	ts := evaluateTargets(r)
+	for name, want := range map[string]string{
+		"random: share of the ceiling":         statusPass, // 700/1000 = 70%
+		"compressible on loopback":             statusMiss, // 350 < 400
+		"compressible over 100 Mbit/s":         statusPass, // 4× ≥ 3×
+		"small files":                          statusFail, // the case failed
+		"random: CPU of sender+receiver+relay": statusPass,
+		"first byte, ms after receiver start":  statusMiss, // 160 on loopback
+		"peak RSS of the sender, MiB":          statusPass,
+		"peak RSS of the receiver, MiB":        statusMiss, // 45
+		"peak RSS of the relay, MiB":           statusPass,
+	} {
+		if got := targetByName(ts, name); got.Status != want {
+			t.Errorf("%s: %s (%s), want %s", name, got.Status, got.Measured, want)
+		}
+	}
+	if fb := targetByName(ts, "first byte, ms after receiver start"); fb.Value != 160 || !strings.Contains(fb.Measured, "compressible on loopback") {
+		t.Errorf("first byte target = %+v, want the worst loopback case", fb)
+	}
+
+	r.Cases = r.Cases[:1]
+	r.Ceiling = nil
+	ts = evaluateTargets(r)
+	if got := targetByName(ts, "compressible on loopback"); got.Status != statusSkip {
+		t.Errorf("case not run: %s", got.Status)
+	}
+	if got := targetByName(ts, "random: share of the ceiling"); got.Status != statusMiss || !strings.Contains(got.Measured, "no ceiling") {
+		t.Errorf("no ceiling: %+v", got)
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	r := sampleResult()
+	r.Targets = evaluateTargets(r)
+	var b bytes.Buffer
+	if err := writeTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Test CPU · 2 cores", "go1.26",
+		"1000 MB/s, median of 990, 1000, 1010",
+		"random        loopback       1.00 GiB", // aligned columns
+		"70% ceil", "4.0× link",
+		"0.80/0.70/0.20 = 1.70", "20.0/22.0/12.0",
+		"FAILED small on loopback: bob delivered wrong output",
+		"≥ 400 MB/s", "MISS", "PASS", "FAIL",
+		"note: a note",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	r.Ceiling = &ceilingResult{Error: "sink: boom"}
+	b.Reset()
+	if err := writeTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "ceiling: FAILED: sink: boom") {
+		t.Errorf("failed ceiling not shown:\n%s", b.String())
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	r := sampleResult()
+	r.Targets = evaluateTargets(r)
+	p := filepath.Join(t.TempDir(), "r.json")
+	if err := writeJSON(p, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	m := back["machine"].(map[string]any)
+	if m["cpu"] != "Test CPU" || m["cores"] != float64(2) || m["go"] != "go1.26" {
+		t.Errorf("machine = %v", m)
+	}
+	cases := back["cases"].([]any)
+	c0 := cases[0].(map[string]any)
+	if c0["name"] != "random" || c0["mb_per_s"] != float64(700) || c0["sender"].(map[string]any)["max_rss_mib"] != float64(20) ||
+		c0["cpu_s_per_gib"].(map[string]any)["total"] != 1.7 {
+		t.Errorf("case = %v", c0)
+	}
+	if len(back["targets"].([]any)) != len(r.Targets) {
+		t.Error("targets missing from JSON")
+	}
+	if _, err := os.Stat(p + ".tmp"); !os.IsNotExist(err) {
+		t.Error("temporary file left behind")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	runs := func(v ...float64) []ceilingRun {
+		var out []ceilingRun
+		for _, x := range v {
+			out = append(out, ceilingRun{MBps: x})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		in   []ceilingRun
+		want float64
+	}{{nil, 0}, {runs(5), 5}, {runs(9, 1, 5), 5}, {runs(4, 1, 3, 2), 2.5}} {
+		if got := medianMBps(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if got := mbps(2e6, time.Second); got != 2 {
+		t.Errorf("mbps = %v", got)
+	}
+	if got := mbps(1, 0); got != 0 {
+		t.Errorf("mbps over no time = %v", got)
+	}
+}
+
+// TestCeilingRoles runs source → proxy → sink in this process over loopback.
+func TestCeilingRoles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	file := filepath.Join(t.TempDir(), "data")
+	const size = 3*mib + 17
+	if _, err := createFile(file, size, func(w io.Writer, n int64) error { return writeRandom(w, n, 1, "t") }); err != nil {
+		t.Fatal(err)
+	}
+
+	listen := func(role string, run func(*announce) error) (string, chan error) {
+		a := &announce{port: make(chan string, 1)}
+		done := make(chan error, 1)
+		go func() { done <- run(a) }()
+		select {
+		case p := <-a.port:
+			return "127.0.0.1:" + p, done
+		case err := <-done:
+			t.Fatalf("%s: %v", role, err)
+		case <-ctx.Done():
+			t.Fatalf("%s did not listen", role)
+		}
+		return "", nil
+	}
+	var sinkOut bytes.Buffer
+	sinkAddr, sinkDone := listen("sink", func(a *announce) error {
+		err := runSink(ctx, size, a)
+		fmt.Fprint(&sinkOut, a.rest.String())
+		return err
+	})
+	proxyAddr, proxyDone := listen("proxy", func(a *announce) error { return runProxy(ctx, sinkAddr, a) })
+	if err := runSource(ctx, proxyAddr, file); err != nil {
+		t.Fatal("source:", err)
+	}
+	if err := <-proxyDone; err != nil {
+		t.Fatal("proxy:", err)
+	}
+	if err := <-sinkDone; err != nil {
+		t.Fatal("sink:", err)
+	}
+	if !strings.Contains(sinkOut.String(), fmt.Sprintf("received %d", size)) {
+		t.Errorf("sink said %q", sinkOut.String())
+	}
+
+	// A short delivery is an error at the sink.
+	sinkAddr, sinkDone = listen("sink", func(a *announce) error { return runSink(ctx, size+1, a) })
+	if err := runSource(ctx, sinkAddr, file); err != nil {
+		t.Fatal("source:", err)
+	}
+	if err := <-sinkDone; err == nil || !strings.Contains(err.Error(), "want") {
+		t.Errorf("short delivery: %v", err)
+	}
+}
+
+// announce captures a role's "listening PORT" line.
+type announce struct {
+	port chan string
+	rest bytes.Buffer
+}
+
+func (a *announce) Write(p []byte) (int, error) {
+	s := string(p)
+	if port, ok := strings.CutPrefix(s, listeningPrefix); ok {
+		a.port <- strings.TrimSpace(port)
+		return len(p), nil
+	}
+	return a.rest.Write(p)
+}
