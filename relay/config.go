@@ -1,0 +1,91 @@
+package relay
+
+import (
+	"log/slog"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Config holds a relay's limits. A zero field takes its value from
+// [DefaultConfig]; a negative count limit (or rate.Inf for PerIPRate) turns
+// that limit off.
+type Config struct {
+	// MaxConns caps the connections served at once, in every phase.
+	MaxConns int
+	// MaxWaiting caps the senders waiting for a receiver (open nameplates
+	// that are not yet paired).
+	MaxWaiting int
+	// MaxConnsPerIP caps the connections from one IPv4 address or one IPv6
+	// /64 at once.
+	MaxConnsPerIP int
+	// PerIPRate and PerIPBurst limit how fast one address may connect.
+	PerIPRate  rate.Limit
+	PerIPBurst int
+
+	// HelloTimeout is how long a client has to send its hello.
+	HelloTimeout time.Duration
+	// WaitTimeout is how long a sender waits for a receiver.
+	WaitTimeout time.Duration
+	// IdleTimeout ends a pair after this long without a byte either way.
+	IdleTimeout time.Duration
+	// ShutdownGrace is how long active pairs may go on after shutdown
+	// begins before they are cut.
+	ShutdownGrace time.Duration
+
+	// Password, if set, makes the relay private: hellos must carry it.
+	Password string
+
+	// Logger receives the relay's logs; nil discards them.
+	Logger *slog.Logger
+	// LogLevel, if set, is the level variable Logger's handler uses, so that
+	// MetricsHandler can show and change it while the relay runs.
+	LogLevel *slog.LevelVar
+}
+
+// DefaultConfig returns limits fit for a public relay on a small machine.
+func DefaultConfig() Config {
+	return Config{
+		MaxConns:      8192,
+		MaxWaiting:    2048,
+		MaxConnsPerIP: 64,
+		PerIPRate:     2,
+		PerIPBurst:    32,
+		HelloTimeout:  10 * time.Second,
+		WaitTimeout:   15 * time.Minute,
+		IdleTimeout:   10 * time.Minute,
+		ShutdownGrace: 30 * time.Second,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxConns, d.MaxConns)
+	setInt(&c.MaxWaiting, d.MaxWaiting)
+	setInt(&c.MaxConnsPerIP, d.MaxConnsPerIP)
+	setInt(&c.PerIPBurst, d.PerIPBurst)
+	if c.PerIPRate == 0 {
+		c.PerIPRate = d.PerIPRate
+	}
+	setDur(&c.HelloTimeout, d.HelloTimeout)
+	setDur(&c.WaitTimeout, d.WaitTimeout)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.ShutdownGrace, d.ShutdownGrace)
+	if c.LogLevel == nil {
+		c.LogLevel = new(slog.LevelVar)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

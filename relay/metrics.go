@@ -1,0 +1,118 @@
+package relay
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Reasons a connection is refused, as the reason label of
+// bob_relay_rejected_total.
+const (
+	reasonFull             = "full"
+	reasonPerIP            = "per_ip"
+	reasonRate             = "rate"
+	reasonWaitingFull      = "waiting_full"
+	reasonBadHello         = "bad_hello"
+	reasonVersion          = "version"
+	reasonBadPassword      = "bad_password"
+	reasonUnknownNameplate = "unknown_nameplate"
+	reasonNameplateTaken   = "nameplate_taken"
+	reasonAlreadyClaimed   = "already_claimed"
+	reasonShuttingDown     = "shutting_down"
+)
+
+// Phases in which a connection can time out, as the phase label of
+// bob_relay_timeouts_total.
+const (
+	phaseHello   = "hello"
+	phaseWaiting = "waiting"
+	phaseIdle    = "idle"
+)
+
+type metrics struct {
+	connections prometheus.Gauge
+	waiting     prometheus.Gauge
+	pairs       prometheus.Gauge
+	bytes       prometheus.Counter
+	pairings    prometheus.Counter
+	rejected    *prometheus.CounterVec
+	timeouts    *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bob_relay_connections", Help: "Connections open now, in every phase."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bob_relay_waiting", Help: "Senders waiting for a receiver now."}),
+		pairs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bob_relay_pairs", Help: "Pairs forwarding now."}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bob_relay_bytes_total", Help: "Bytes forwarded, both directions."}),
+		pairings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bob_relay_pairings_total", Help: "Senders and receivers paired."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bob_relay_rejected_total", Help: "Connections refused, by reason."}, []string{"reason"}),
+		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bob_relay_timeouts_total", Help: "Connections dropped for a timeout, by phase."}, []string{"phase"}),
+	}
+	for _, r := range []string{reasonFull, reasonPerIP, reasonRate, reasonWaitingFull, reasonBadHello,
+		reasonVersion, reasonBadPassword, reasonUnknownNameplate, reasonNameplateTaken,
+		reasonAlreadyClaimed, reasonShuttingDown} {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, p := range []string{phaseHello, phaseWaiting, phaseIdle} {
+		m.timeouts.WithLabelValues(p)
+	}
+	reg.MustRegister(m.connections, m.waiting, m.pairs, m.bytes, m.pairings, m.rejected, m.timeouts,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the server's own metrics registry, which also holds the
+// Go runtime and process collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// MetricsHandler serves /metrics, and /loglevel: GET shows the log level,
+// PUT or POST with a level name (debug, info, warn, error) in the body
+// changes it while the relay runs.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/loglevel", s.serveLogLevel)
+	return mux
+}
+
+func (s *Server) serveLogLevel(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPut, http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64))
+		if err != nil {
+			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(strings.TrimSpace(string(body)))); err != nil {
+			http.Error(w, "unknown log level; use debug, info, warn or error", http.StatusBadRequest)
+			return
+		}
+		old := s.cfg.LogLevel.Level()
+		s.cfg.LogLevel.Set(l)
+		s.log.Info("log level changed", "from", old, "to", l)
+	default:
+		w.Header().Set("Allow", "GET, PUT, POST")
+		http.Error(w, "use GET to read the log level, PUT to set it", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, s.cfg.LogLevel.Level())
+}
