@@ -22,6 +22,7 @@ import (
 	_ "github.com/schollz/pake/v3"
 	_ "github.com/sethvargo/go-diceware/diceware"
 	_ "github.com/spf13/cobra"
+	_ "github.com/spf13/pflag"
 	_ "github.com/vishvananda/netlink"
 	_ "github.com/zeebo/blake3"
 	_ "go.uber.org/goleak"
