@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures bob end to end on this machine: it generates
 // inputs, builds bob, moves them with real bob relay, send and recv
 // processes, measures the machine's ceiling with plain processes in the same
