@@ -1,0 +1,126 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/bob-p2p/bob/transfer/internal/chantest"
+	"github.com/zeebo/blake3"
+)
+
+func BenchmarkHash(b *testing.B) {
+	block := randBytes(9, BlockSize)
+	for _, h := range []struct {
+		name string
+		w    io.Writer
+	}{{"blake3", blake3.New()}, {"sha256", sha256.New()}} {
+		b.Run(h.name, func(b *testing.B) {
+			b.SetBytes(int64(len(block)))
+			for b.Loop() {
+				h.w.Write(block)
+			}
+		})
+	}
+}
+
+func BenchmarkCompress(b *testing.B) {
+	enc, err := newEncoder(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enc.Close()
+	dec, _ := newDecoder()
+	defer dec.Close()
+	for _, in := range []struct {
+		name string
+		data []byte
+	}{{"text", compressible(BlockSize)}, {"random", randBytes(10, BlockSize)}} {
+		out := make([]byte, 0, MaxRecordPayload+1024)
+		b.Run("zstd/"+in.name, func(b *testing.B) {
+			b.SetBytes(BlockSize)
+			for b.Loop() {
+				out = enc.EncodeAll(in.data, out[:0])
+			}
+			b.ReportMetric(float64(len(out))/BlockSize, "ratio")
+		})
+		comp := enc.EncodeAll(in.data, nil)
+		buf := make([]byte, 0, BlockSize)
+		b.Run("unzstd/"+in.name, func(b *testing.B) {
+			b.SetBytes(BlockSize)
+			for b.Loop() {
+				if _, err := dec.DecodeAll(comp, buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPipeline runs Send and Receive over an in-memory channel: the
+// whole data path without network or crypto. "discard" writes to an
+// io.Discard stdout; "disk" writes files (to /dev/shm where there is one).
+func BenchmarkPipeline(b *testing.B) {
+	dir := b.TempDir()
+	const size = 64 << 20
+	inputs := map[string][]byte{"random": randBytes(11, size), "text": compressible(size)}
+	for _, name := range []string{"random", "text"} {
+		src := filepath.Join(dir, name)
+		if err := os.WriteFile(src, inputs[name], 0o644); err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []string{"off", "auto", "on"} {
+			for _, sink := range []string{"discard", "disk"} {
+				b.Run(fmt.Sprintf("%s/%s/%s", name, mode, sink), func(b *testing.B) {
+					b.SetBytes(size)
+					var wire int64
+					for b.Loop() {
+						ro := ReceiveOptions{Stdout: io.Discard}
+						if sink == "disk" {
+							ro = ReceiveOptions{OutDir: memTempDir(b), Overwrite: true}
+						}
+						wire += benchTransfer(b, SendOptions{Paths: []string{src}, Compress: mode}, ro)
+					}
+					b.ReportMetric(float64(wire)/float64(b.N)/size, "wire/byte")
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkSmallFiles(b *testing.B) {
+	src := memTempDir(b)
+	const n = 2000
+	for i := range n {
+		sub := filepath.Join(src, "small", fmt.Sprintf("d%d", i%20))
+		os.MkdirAll(sub, 0o755)
+		os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%d", i)), randBytes(uint64(i), 4096), 0o644)
+	}
+	for b.Loop() {
+		benchTransfer(b, SendOptions{Paths: []string{filepath.Join(src, "small")}}, ReceiveOptions{OutDir: memTempDir(b)})
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "files/s")
+}
+
+func benchTransfer(b *testing.B, so SendOptions, ro ReceiveOptions) int64 {
+	a, c := chantest.Pair(64)
+	defer a.Close()
+	var wg sync.WaitGroup
+	var serr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		serr = Send(context.Background(), a, so, nil)
+	}()
+	rerr := Receive(context.Background(), c, ro, nil)
+	wg.Wait()
+	if serr != nil || rerr != nil {
+		b.Fatal(serr, rerr)
+	}
+	return a.Stats.Bytes(recData)
+}

@@ -1,0 +1,88 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+)
+
+// Errors a transfer ends with. Test with errors.Is; the returned errors wrap
+// these with details (names escaped with safeterm.Escape).
+var (
+	// ErrDeclined: the receiver declined the offer.
+	ErrDeclined = errors.New("the transfer was declined")
+	// ErrCancelledByPeer: the other side cancelled.
+	ErrCancelledByPeer = errors.New("cancelled by the other side")
+	// ErrExists: files exist in the output folder and overwriting was not allowed.
+	ErrExists = errors.New("files already exist")
+	// ErrNoSpace: the output folder's disk cannot hold the offer.
+	ErrNoSpace = errors.New("not enough free space")
+	// ErrUnsafeOffer: the sender's offer broke a safety rule; nothing was written.
+	ErrUnsafeOffer = errors.New("the offer was rejected")
+	// ErrVerify: received data did not match the sender's hash or size.
+	ErrVerify = errors.New("received data did not verify")
+	// ErrProtocol: the peer sent something the protocol does not allow.
+	ErrProtocol = errors.New("the peer broke the protocol")
+	// ErrPeerFailed: the peer stopped because of an error on its side.
+	ErrPeerFailed = errors.New("the other side stopped with an error")
+)
+
+// peerStop is a stop record received from the peer.
+type peerStop struct {
+	by   string // "sender" or "receiver"
+	code byte
+	msg  string // raw, from the peer
+}
+
+func (e *peerStop) Error() string {
+	msg := safeterm.Escape(e.msg)
+	switch e.code {
+	case stopCancel:
+		return "cancelled by the " + e.by
+	case stopDecline:
+		return "the " + e.by + " declined the transfer"
+	case stopExists, stopNoSpace, stopRejected:
+		return "the " + e.by + " refused: " + msg
+	}
+	return "the " + e.by + " stopped: " + msg
+}
+
+func (e *peerStop) Is(target error) bool {
+	switch e.code {
+	case stopCancel:
+		return target == ErrCancelledByPeer
+	case stopDecline:
+		return target == ErrDeclined
+	case stopExists:
+		return target == ErrExists
+	case stopNoSpace:
+		return target == ErrNoSpace
+	case stopRejected:
+		return target == ErrUnsafeOffer
+	}
+	return target == ErrPeerFailed
+}
+
+// stopCode maps a local error to the reason told to the peer.
+func stopCode(err error) byte {
+	switch {
+	case errors.Is(err, ErrDeclined):
+		return stopDecline
+	case errors.Is(err, ErrExists):
+		return stopExists
+	case errors.Is(err, ErrNoSpace):
+		return stopNoSpace
+	case errors.Is(err, ErrUnsafeOffer):
+		return stopRejected
+	}
+	return stopFailed
+}
+
+func protocolError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
+}
+
+func verifyError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrVerify, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,220 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bob-p2p/bob/transfer/internal/chantest"
+)
+
+func offerSeed(kind byte, ents ...entry) (header, body []byte) {
+	h := offerHeader{Version: protocolVersion, Kind: kind, Count: int64(len(ents))}
+	for _, e := range ents {
+		body = e.append(body)
+		h.Total += e.Size
+	}
+	return h.append(nil), body
+}
+
+func addOffer(f *testing.F, kind byte, ents ...entry) {
+	h, b := offerSeed(kind, ents...)
+	f.Add(h, b)
+}
+
+// FuzzOffer feeds arbitrary offer records to the offer reader: it must never
+// panic, and whatever it accepts must satisfy the name rules.
+func FuzzOffer(f *testing.F) {
+	addOffer(f, offerFiles, dirE("a"), fileE("a/b.txt", 3), fileE("c", 0))
+	addOffer(f, offerFiles, fileE("../x", 1))
+	addOffer(f, offerFiles, fileE("A", 1), fileE("a", 1))
+	addOffer(f, offerText, entry{Kind: kindText, Size: 5})
+	addOffer(f, offerStream, entry{Kind: kindStream, Path: "stdin"})
+	addOffer(f, offerFiles, dirE("d"), fileE("d/caf\u00e9", 1), fileE("d/cafe\u0301", 1))
+	f.Fuzz(func(t *testing.T, header, body []byte) {
+		for _, rules := range []nameRules{{}, {Windows: true, RequireUTF8: true}} {
+			r, err := newOfferReader(header, rules)
+			if err != nil {
+				continue
+			}
+			if err := r.add(body); err != nil {
+				continue
+			}
+			o, err := r.finish()
+			if err != nil {
+				continue
+			}
+			if int64(len(o.Entries)) != o.Header.Count || o.Header.Count > MaxEntries {
+				t.Fatalf("accepted %d entries, header says %d", len(o.Entries), o.Header.Count)
+			}
+			seen := map[string]bool{}
+			for _, e := range o.Entries {
+				if e.Kind == kindText {
+					continue
+				}
+				if err := checkPath(e.Path, rules); err != nil {
+					t.Fatalf("accepted bad path %q: %v", e.Path, err)
+				}
+				if strings.HasPrefix(e.Path, "/") || strings.Contains(e.Path, "\x00") ||
+					strings.Contains("/"+e.Path+"/", "/../") || seen[asciiLower(e.Path)] {
+					t.Fatalf("accepted unsafe or duplicate path %q", e.Path)
+				}
+				seen[asciiLower(e.Path)] = true
+				// Round trip.
+				var again []entry
+				if err := decodeEntries(e.append(nil), func(x entry) error { again = append(again, x); return nil }); err != nil || len(again) != 1 || again[0] != e {
+					t.Fatalf("entry does not round-trip: %+v → %+v (%v)", e, again, err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzRecord feeds arbitrary payloads to every record decoder: no panics,
+// and what decodes re-encodes to something that decodes the same.
+func FuzzRecord(f *testing.F) {
+	f.Add(recFileStart, fileStart{Index: 3, Offset: 1 << 40, Compress: 1}.append(nil))
+	f.Add(recFileEnd, fileEnd{Index: 1, Size: 99}.append(nil))
+	f.Add(recEnd, summary{Files: 2, Bytes: 10}.append(nil))
+	f.Add(recResume, appendResume(appendResume(nil, -1, resumeClaim{Index: 0, Have: 5}), 0, resumeClaim{Index: 7, Have: 1}))
+	f.Add(recAccept, accept{Claims: 2}.append(nil))
+	f.Add(recStop, stop{Code: stopExists, Message: "a\x1b[2Jb"}.append(nil))
+	f.Add(recAck, binary.AppendUvarint(nil, 12))
+	f.Add(recData, []byte{blockZero, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, typ byte, p []byte) {
+		switch typ {
+		case recFileStart:
+			if m, err := decodeFileStart(p); err == nil {
+				if m2, err := decodeFileStart(m.append(nil)); err != nil || m2 != m {
+					t.Fatalf("file start round trip: %+v %+v %v", m, m2, err)
+				}
+			}
+		case recFileEnd:
+			if m, err := decodeFileEnd(p); err == nil {
+				if m2, err := decodeFileEnd(m.append(nil)); err != nil || m2 != m {
+					t.Fatalf("file end round trip: %+v %+v %v", m, m2, err)
+				}
+			}
+		case recEnd, recReceipt:
+			if m, err := decodeSummary(p); err == nil {
+				if m2, err := decodeSummary(m.append(nil)); err != nil || m2 != m {
+					t.Fatalf("summary round trip")
+				}
+			}
+		case recResume:
+			var got []resumeClaim
+			if _, err := decodeResume(p, -1, func(c resumeClaim) error { got = append(got, c); return nil }); err == nil {
+				var b []byte
+				prev := -1
+				for i, c := range got {
+					if c.Index <= prev || c.Have < 0 {
+						t.Fatalf("claim %d out of order: %+v", i, c)
+					}
+					b = appendResume(b, prev, c)
+					prev = c.Index
+				}
+				var again []resumeClaim
+				if _, err := decodeResume(b, -1, func(c resumeClaim) error { again = append(again, c); return nil }); err != nil || len(again) != len(got) {
+					t.Fatalf("resume round trip: %v", err)
+				}
+			}
+		case recAccept:
+			if m, err := decodeAccept(p); err == nil && m.Claims < 0 {
+				t.Fatal("negative claim count")
+			}
+		case recStop:
+			if m, err := decodeStop(p); err == nil {
+				if m.Code < stopCancel || m.Code > stopFailed || len(m.Message) > maxStopMessage {
+					t.Fatalf("bad stop accepted: %+v", m)
+				}
+				e := &peerStop{by: "sender", code: m.Code, msg: m.Message}
+				if strings.ContainsAny(e.Error(), "\x1b\x00\n\r\x07") {
+					t.Fatalf("stop message printed raw: %q", e.Error())
+				}
+			}
+		case recAck:
+			if i, err := decodeAck(p); err == nil && (i < 0 || i > MaxEntries) {
+				t.Fatal("ack out of range")
+			}
+		case recOffer:
+			decodeOfferHeader(p)
+		case recEntries:
+			decodeEntries(p, func(entry) error { return nil })
+		}
+	})
+}
+
+// transcript records what a real sender writes for src.
+func transcript(t testing.TB, so SendOptions) []byte {
+	a, b := chantest.Pair(64)
+	var out []byte
+	a.CutWhen(func(from *chantest.End, typ byte, p []byte) bool {
+		if from == a {
+			out = append(out, typ)
+			out = binary.BigEndian.AppendUint16(out, uint16(len(p)))
+			out = append(out, p...)
+		}
+		return false
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- Send(context.Background(), a, so, nil) }()
+	err := Receive(context.Background(), b, ReceiveOptions{Stdout: &bytes.Buffer{}}, nil)
+	if e := <-errc; err != nil || e != nil {
+		t.Fatalf("recording: %v %v", err, e)
+	}
+	a.Close()
+	return out
+}
+
+// FuzzReceive drives a real receiver with arbitrary record sequences (type,
+// 16-bit length, payload). It must end with an error or success, never
+// panic or hang, and never write outside its output folder.
+func FuzzReceive(f *testing.F) {
+	dir := f.TempDir()
+	src := filepath.Join(dir, "seed.txt")
+	os.WriteFile(src, []byte(strings.Repeat("seed data ", 100)), 0o644)
+	f.Add(transcript(f, SendOptions{Paths: []string{src}, Compress: "on"}))
+	f.Add(transcript(f, SendOptions{Text: "hi", IsText: true}))
+	f.Add(transcript(f, SendOptions{Stdin: strings.NewReader("stream")}))
+	f.Fuzz(func(t *testing.T, script []byte) {
+		base := t.TempDir()
+		out := filepath.Join(base, "out")
+		a, b := chantest.Pair(1024)
+		defer a.Close()
+		errc := make(chan error, 1)
+		go func() {
+			errc <- Receive(context.Background(), b, ReceiveOptions{OutDir: out}, nil)
+		}()
+		for len(script) >= 3 {
+			typ, n := script[0], int(binary.BigEndian.Uint16(script[1:3]))
+			script = script[3:]
+			n = min(n, len(script))
+			if typ != 0 {
+				if a.WriteRecord(typ, script[:n]) != nil {
+					break
+				}
+			}
+			script = script[n:]
+		}
+		a.CloseWrite()
+		for {
+			if _, _, err := a.ReadRecord(); err != nil {
+				break
+			}
+		}
+		err := <-errc
+		if ents, _ := os.ReadDir(base); len(ents) > 1 {
+			t.Fatalf("wrote next to the output folder: %v", ents)
+		}
+		if err != nil && !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrUnsafeOffer) && !errors.Is(err, ErrVerify) &&
+			!errors.Is(err, ErrPeerFailed) && !errors.Is(err, ErrCancelledByPeer) && !errors.Is(err, ErrDeclined) &&
+			!errors.Is(err, ErrExists) && !errors.Is(err, ErrNoSpace) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+	})
+}

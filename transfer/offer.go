@@ -1,0 +1,244 @@
+package transfer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+)
+
+// Limits on what a receiver accepts. An offer beyond any of them is rejected
+// whole before anything is written or allocated for it.
+const (
+	MaxEntries        = 1_000_000 // files and folders in one offer
+	MaxOfferBytes     = 64 << 20  // encoded size of all entry records
+	MaxPathBytes      = 4096      // one entry's relative path
+	MaxComponentBytes = 255 - len(partSuffix)
+	MaxFileSize       = 1 << 50 // 1 PiB: any single file, and the total
+	MaxTextBytes      = 16 << 20
+)
+
+// partSuffix names the sibling a file is written to until it is verified.
+const partSuffix = ".bob-part"
+
+// entryKind is what an offer entry is.
+type entryKind byte
+
+const (
+	kindFile   entryKind = 1
+	kindDir    entryKind = 2
+	kindText   entryKind = 3 // the only entry; its data is the message
+	kindStream entryKind = 4 // the only entry; size unknown
+)
+
+// offerKind tells what the whole offer is.
+const (
+	offerFiles  byte = 0
+	offerText   byte = 1
+	offerStream byte = 2
+)
+
+// entry is one thing in an offer.
+type entry struct {
+	Kind  entryKind
+	Path  string // slash-separated, relative
+	Size  int64  // files and text; 0 for folders and streams
+	Mode  fs.FileMode
+	MTime int64 // Unix nanoseconds; 0 if unknown
+}
+
+// offerHeader opens an offer.
+type offerHeader struct {
+	Version byte
+	Kind    byte
+	Count   int64 // number of entries that follow
+	Total   int64 // sum of file sizes
+}
+
+func (h offerHeader) append(b []byte) []byte {
+	b = append(b, h.Version, h.Kind)
+	b = binary.AppendUvarint(b, uint64(h.Count))
+	return binary.AppendUvarint(b, uint64(h.Total))
+}
+
+func decodeOfferHeader(p []byte) (h offerHeader, err error) {
+	d := dec{b: p}
+	h.Version = d.byte()
+	h.Kind = d.byte()
+	h.Count = d.size()
+	h.Total = d.size()
+	if err := d.done(); err != nil {
+		return h, fmt.Errorf("bad offer header: %w", err)
+	}
+	switch {
+	case h.Version != protocolVersion:
+		return h, fmt.Errorf("the sender speaks protocol version %d; this bob speaks %d", h.Version, protocolVersion)
+	case h.Kind > offerStream:
+		return h, fmt.Errorf("unknown offer kind %d", h.Kind)
+	case h.Count > MaxEntries:
+		return h, fmt.Errorf("the offer has %d entries; the limit is %d", h.Count, MaxEntries)
+	case h.Count == 0:
+		return h, errors.New("the offer is empty")
+	case h.Total > MaxFileSize:
+		return h, fmt.Errorf("the offer totals %d bytes; the limit is %d", h.Total, int64(MaxFileSize))
+	case h.Kind != offerFiles && h.Count != 1:
+		return h, errors.New("a text or stream offer must have exactly one entry")
+	}
+	return h, nil
+}
+
+func (e entry) append(b []byte) []byte {
+	b = append(b, byte(e.Kind))
+	b = appendStr(b, e.Path)
+	b = binary.AppendUvarint(b, uint64(e.Size))
+	b = binary.AppendUvarint(b, uint64(e.Mode.Perm()))
+	return binary.AppendVarint(b, e.MTime)
+}
+
+// maxEntryBytes bounds one encoded entry, so an entry always fits a record.
+const maxEntryBytes = 1 + binary.MaxVarintLen64 + MaxPathBytes + 3*binary.MaxVarintLen64
+
+// decodeEntries decodes the entries in one record and calls f for each.
+// Field-level checks happen here; name rules are in offerChecker.
+func decodeEntries(p []byte, f func(entry) error) error {
+	d := dec{b: p}
+	for len(d.b) > 0 {
+		var e entry
+		e.Kind = entryKind(d.byte())
+		if n := d.uvarint(); n > MaxPathBytes {
+			return fmt.Errorf("an offer entry has a name of %d bytes, longer than the limit of %d", n, MaxPathBytes)
+		} else {
+			e.Path = string(d.bytes(int(n)))
+		}
+		e.Size = d.size()
+		mode := d.uvarint()
+		e.MTime = d.varint()
+		if d.err != nil {
+			return fmt.Errorf("bad offer entry: %w", d.err)
+		}
+		if e.Kind < kindFile || e.Kind > kindStream {
+			return fmt.Errorf("offer entry of unknown kind %d", e.Kind)
+		}
+		if mode > 0o777 {
+			return fmt.Errorf("offer entry with bad mode %o", mode)
+		}
+		e.Mode = fs.FileMode(mode)
+		if e.Size > MaxFileSize {
+			return fmt.Errorf("offer entry of %d bytes; the limit is %d", e.Size, int64(MaxFileSize))
+		}
+		if e.Kind != kindFile && e.Kind != kindText && e.Size != 0 {
+			return errors.New("a folder or stream entry with a size")
+		}
+		if err := f(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offer is a decoded, checked offer.
+type offer struct {
+	Header  offerHeader
+	Entries []entry
+	Files   int // entries of kind file, text or stream
+	Folders int
+}
+
+// offerReader assembles an offer from records, enforcing every limit as it
+// goes so that a hostile offer costs at most the limits.
+type offerReader struct {
+	o       offer
+	bytes   int
+	checker *offerChecker
+	total   int64
+}
+
+func newOfferReader(header []byte, rules nameRules) (*offerReader, error) {
+	h, err := decodeOfferHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	r := &offerReader{checker: newOfferChecker(rules)}
+	r.o.Header = h
+	// Grow with what actually arrives, not with what the header claims.
+	r.o.Entries = make([]entry, 0, min(h.Count, 1024))
+	return r, nil
+}
+
+// complete reports whether all announced entries have arrived.
+func (r *offerReader) complete() bool { return int64(len(r.o.Entries)) == r.o.Header.Count }
+
+// add decodes one entries record.
+func (r *offerReader) add(p []byte) error {
+	r.bytes += len(p)
+	if r.bytes > MaxOfferBytes {
+		return fmt.Errorf("the offer is larger than %d bytes", MaxOfferBytes)
+	}
+	return decodeEntries(p, func(e entry) error {
+		if r.complete() {
+			return fmt.Errorf("the offer has more entries than the %d it announced", r.o.Header.Count)
+		}
+		if err := r.checkKind(e); err != nil {
+			return err
+		}
+		if e.Kind == kindDir {
+			r.o.Folders++
+		} else {
+			r.o.Files++
+			r.total += e.Size
+			if r.total > r.o.Header.Total {
+				return errors.New("the offer's files add up to more than its announced total")
+			}
+		}
+		r.o.Entries = append(r.o.Entries, e)
+		return nil
+	})
+}
+
+func (r *offerReader) checkKind(e entry) error {
+	switch r.o.Header.Kind {
+	case offerText:
+		if e.Kind != kindText || e.Path != "" {
+			return errors.New("a text offer must hold one text entry")
+		}
+		if e.Size > MaxTextBytes {
+			return fmt.Errorf("the text is %d bytes; the limit is %d", e.Size, MaxTextBytes)
+		}
+	case offerStream:
+		if e.Kind != kindStream {
+			return errors.New("a stream offer must hold one stream entry")
+		}
+	default:
+		if e.Kind != kindFile && e.Kind != kindDir {
+			return errors.New("a file offer may hold only files and folders")
+		}
+	}
+	return nil
+}
+
+// finish returns the offer once complete.
+func (r *offerReader) finish() (*offer, error) {
+	if !r.complete() {
+		return nil, errors.New("the offer ended early")
+	}
+	if r.total != r.o.Header.Total {
+		return nil, errors.New("the offer's files do not add up to its announced total")
+	}
+	// Names are checked once the offer is complete and within its limits,
+	// so an oversized offer is refused at the cost of decoding only.
+	for _, e := range r.o.Entries {
+		if err := r.checker.add(e); err != nil {
+			return nil, err
+		}
+	}
+	return &r.o, nil
+}
+
+// mtime converts an entry's time.
+func (e entry) mtime() time.Time {
+	if e.MTime == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, e.MTime)
+}

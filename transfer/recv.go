@@ -1,0 +1,546 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/klauspost/compress/zstd"
+	"github.com/zeebo/blake3"
+)
+
+// ReceiveOptions says where received files go and who decides.
+type ReceiveOptions struct {
+	// OutDir is the folder files are written into ("." if empty). It is
+	// created if missing. Nothing is ever written outside it.
+	OutDir string
+	// Overwrite allows replacing existing files. Without it the transfer
+	// stops before anything is written if a file exists.
+	Overwrite bool
+	// Stdout, if set, receives the single file, stream or text of the offer
+	// instead of the disk (an offer of several files is refused). Data is
+	// written as it arrives; it is verified at the end, and Receive returns an
+	// error if it did not match.
+	Stdout io.Writer
+	// Accept is asked whether to take the offer; ctx is cancelled if the
+	// sender gives up meanwhile. nil accepts everything.
+	Accept func(ctx context.Context, offer OfferReceived) (bool, error)
+
+	// rules overrides the receiving system's name rules (tests).
+	rules *nameRules
+}
+
+// Receive receives one offer over ch: it checks the offer (rejecting it
+// whole if any entry is unsafe), checks for existing files and free space,
+// asks opts.Accept, then writes, verifies and renames each file into place
+// and sends the receipt. emit (may be nil) receives events, never
+// concurrently.
+func Receive(ctx context.Context, ch Channel, opts ReceiveOptions, emit func(Event)) error {
+	c := newConn(ch, "sender")
+	r := &receiver{c: c, opts: opts, em: &emitter{f: emit}, start: time.Now()}
+	err := r.run(ctx)
+	r.close()
+	return c.finish(ctx, err)
+}
+
+type receiver struct {
+	c     *conn
+	opts  ReceiveOptions
+	em    *emitter
+	start time.Time
+
+	offer   *offer
+	disk    *disk // nil when writing to Stdout or receiving text
+	dec     *zstd.Decoder
+	digest  *digest
+	written int64 // file bytes received this session
+	wire    int64 // data record bytes received
+}
+
+func (r *receiver) close() {
+	if r.disk != nil {
+		r.disk.close()
+	}
+	if r.dec != nil {
+		r.dec.Close()
+	}
+}
+
+func (r *receiver) run(ctx context.Context) error {
+	if err := r.readOffer(ctx); err != nil {
+		return err
+	}
+	o := r.offer
+	ev := offerEvent(o.Header, o.Entries, o.Files, o.Folders)
+	if r.opts.Stdout != nil && (o.Folders > 0 || o.Files != 1) {
+		return fmt.Errorf("%w: %d files and %d folders cannot be written to standard output", ErrUnsafeOffer, o.Files, o.Folders)
+	}
+	if r.opts.Stdout == nil && o.Header.Kind != offerText {
+		d, err := openDisk(r.opts, o)
+		if err != nil {
+			return err
+		}
+		r.disk = d
+		if err := d.plan(); err != nil {
+			return err
+		}
+		ev.Resumable = d.resumable
+	}
+	r.em.emit(ev)
+	ok, err := r.ask(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w by you", ErrDeclined)
+	}
+	if err := r.answer(); err != nil {
+		return err
+	}
+	dec, err := newDecoder()
+	if err != nil {
+		return err
+	}
+	r.dec = dec
+	r.digest = newDigest()
+	return r.receiveData(ctx)
+}
+
+func (r *receiver) readOffer(ctx context.Context) error {
+	rules := localNameRules()
+	if r.opts.rules != nil {
+		rules = *r.opts.rules
+	}
+	m, err := r.c.next(ctx)
+	if err != nil {
+		return err
+	}
+	if m.typ != recOffer {
+		r.c.release(m)
+		return protocolError("expected an offer, got record %d", m.typ)
+	}
+	or, err := newOfferReader(m.p, rules)
+	r.c.release(m)
+	if err != nil {
+		return wrapUnsafe(err)
+	}
+	for !or.complete() {
+		m, err := r.c.next(ctx)
+		if err != nil {
+			return err
+		}
+		if m.typ != recEntries {
+			r.c.release(m)
+			return protocolError("expected offer entries, got record %d", m.typ)
+		}
+		err = or.add(m.p)
+		r.c.release(m)
+		if err != nil {
+			return wrapUnsafe(err)
+		}
+	}
+	r.offer, err = or.finish()
+	return wrapUnsafe(err)
+}
+
+func wrapUnsafe(err error) error {
+	if err == nil || errors.Is(err, ErrUnsafeOffer) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnsafeOffer, err)
+}
+
+// ask runs opts.Accept while watching for the sender giving up.
+func (r *receiver) ask(ctx context.Context, ev OfferReceived) (bool, error) {
+	if r.opts.Accept == nil {
+		return true, nil
+	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var early inbound
+	var got bool
+	watchDone := make(chan struct{})
+	stopWatch := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case early = <-r.c.in:
+			got = true
+			cancel()
+		case <-stopWatch:
+		}
+	}()
+	ok, err := r.opts.Accept(actx, ev)
+	close(stopWatch)
+	<-watchDone
+	if got {
+		m, perr := r.c.accept(early)
+		if perr != nil {
+			return false, perr
+		}
+		r.c.release(m)
+		return false, protocolError("the sender sent record %d before the answer", m.typ)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, err
+	}
+	return ok, nil
+}
+
+// answer prepares the output folder and sends resume claims and accept.
+func (r *receiver) answer() error {
+	var claims []resumeClaim
+	if r.disk != nil {
+		if err := r.disk.makeDirs(); err != nil {
+			return err
+		}
+		var err error
+		if claims, err = r.disk.claims(); err != nil {
+			return err
+		}
+	}
+	buf := make([]byte, 0, MaxRecordPayload)
+	prev := -1
+	for _, c := range claims {
+		if len(buf)+2*binary.MaxVarintLen64+HashSize > MaxRecordPayload {
+			if err := r.c.write(recResume, buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		buf = appendResume(buf, prev, c)
+		prev = c.Index
+	}
+	if len(buf) > 0 {
+		if err := r.c.write(recResume, buf); err != nil {
+			return err
+		}
+	}
+	var have int64
+	for _, c := range claims {
+		have += c.Have
+	}
+	if err := r.c.write(recAccept, accept{Claims: int64(len(claims))}.append(nil)); err != nil {
+		return err
+	}
+	r.em.emit(Accepted{ResumeBytes: have})
+	return nil
+}
+
+// incoming is the file being received.
+type incoming struct {
+	idx     int
+	e       *entry
+	size    int64 // bytes of the file so far (including a resumed prefix)
+	h       *blake3.Hasher
+	sink    sink
+	skipped bool // held complete already: no data may come
+}
+
+// sink is where a file's bytes go.
+type sink interface {
+	write(p []byte) error
+	zeros(n int) error
+}
+
+func (r *receiver) receiveData(ctx context.Context) error {
+	o := r.offer
+	next := 0 // position in o.Entries to look for the next file from
+	var cur *incoming
+	defer func() {
+		if cur != nil && cur.sink != nil {
+			if c, ok := cur.sink.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
+	var zbuf []byte
+	for {
+		m, err := r.c.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch m.typ {
+		case recData:
+			err = r.onData(cur, m.p, &zbuf)
+		case recFileStart:
+			var st fileStart
+			st, err = decodeFileStart(m.p)
+			if err != nil {
+				err = protocolError("bad file start: %v", err)
+				break
+			}
+			if cur != nil {
+				err = protocolError("a file started before the previous one ended")
+				break
+			}
+			for next < len(o.Entries) && o.Entries[next].Kind == kindDir {
+				next++
+			}
+			if st.Index != next || next >= len(o.Entries) {
+				err = protocolError("files must be sent once each, in offer order")
+				break
+			}
+			next++
+			cur, err = r.startFile(st)
+		case recFileEnd:
+			if err = r.endFile(cur, m.p); err == nil {
+				cur = nil
+			}
+		case recEnd:
+			for next < len(o.Entries) && o.Entries[next].Kind == kindDir {
+				next++
+			}
+			if cur != nil || next != len(o.Entries) {
+				err = protocolError("the sender ended before sending every file")
+				break
+			}
+			err = r.end(m.p)
+			if err == nil {
+				r.c.release(m)
+				return nil
+			}
+		default:
+			err = protocolError("unexpected record %d during the transfer", m.typ)
+		}
+		r.c.release(m)
+		if err != nil {
+			return err
+		}
+		r.progress(cur, false)
+	}
+}
+
+func (r *receiver) progress(cur *incoming, force bool) {
+	p := Progress{
+		Done:      r.written + r.resumedBytes(),
+		Total:     r.offer.Header.Total,
+		WireBytes: r.wire,
+		Files:     r.offer.Files,
+		Elapsed:   time.Since(r.start),
+	}
+	if r.offer.Header.Kind == offerStream {
+		p.Total = -1
+	}
+	if cur != nil {
+		p.File = cur.e.Path
+		p.FileIndex = cur.idx + 1
+	}
+	r.em.progress(p, force)
+}
+
+func (r *receiver) resumedBytes() int64 {
+	if r.disk == nil {
+		return 0
+	}
+	return r.disk.resumed
+}
+
+func (r *receiver) startFile(st fileStart) (*incoming, error) {
+	e := &r.offer.Entries[st.Index]
+	cur := &incoming{idx: st.Index, e: e, h: blake3.New()}
+	if st.Offset > e.Size || (st.Offset > 0 && e.Kind != kindFile) {
+		return nil, protocolError("%q starts at byte %d, beyond what it has", safeterm.Escape(e.Path), st.Offset)
+	}
+	switch {
+	case e.Kind == kindText:
+		cur.sink = &textSink{max: int(e.Size)}
+	case r.opts.Stdout != nil:
+		cur.sink = writerSink{r.opts.Stdout}
+	default:
+		s, skipped, err := r.disk.open(st.Index, st.Offset, cur.h)
+		if err != nil {
+			return nil, err
+		}
+		cur.sink, cur.skipped = s, skipped
+		cur.size = st.Offset
+	}
+	return cur, nil
+}
+
+func (r *receiver) onData(cur *incoming, p []byte, zbuf *[]byte) error {
+	if cur == nil {
+		return protocolError("data outside a file")
+	}
+	if cur.skipped {
+		return protocolError("data for %q, which the receiver already has", safeterm.Escape(cur.e.Path))
+	}
+	r.wire += int64(len(p))
+	if len(p) == 0 {
+		return protocolError("empty data record")
+	}
+	var data []byte
+	zeros := 0
+	switch p[0] {
+	case blockRaw:
+		data = p[1:]
+	case blockZstd:
+		if cap(*zbuf) < BlockSize {
+			*zbuf = make([]byte, 0, BlockSize)
+		}
+		var err error
+		data, err = r.dec.DecodeAll(p[1:], (*zbuf)[:0])
+		if err != nil {
+			return protocolError("bad compressed block in %q: %v", safeterm.Escape(cur.e.Path), err)
+		}
+	case blockZero:
+		d := dec{b: p[1:]}
+		n := d.uvarint()
+		if err := d.done(); err != nil || n > BlockSize {
+			return protocolError("bad zero block")
+		}
+		zeros = int(n)
+	default:
+		return protocolError("unknown block kind %d", p[0])
+	}
+	n := len(data) + zeros
+	if n == 0 || n > BlockSize {
+		return protocolError("block of %d bytes", n)
+	}
+	if cur.e.Kind != kindStream && cur.size+int64(n) > cur.e.Size {
+		return verifyError("the sender sent more than the %d bytes announced for %q", cur.e.Size, safeterm.Escape(cur.e.Path))
+	}
+	cur.size += int64(n)
+	r.written += int64(n)
+	if zeros > 0 {
+		cur.h.Write(zeroBlock[:zeros])
+		return cur.sink.zeros(zeros)
+	}
+	cur.h.Write(data)
+	return cur.sink.write(data)
+}
+
+func (r *receiver) endFile(cur *incoming, p []byte) error {
+	end, err := decodeFileEnd(p)
+	if err != nil {
+		return protocolError("bad file end: %v", err)
+	}
+	if cur == nil || end.Index != cur.idx {
+		return protocolError("a file ended that had not started")
+	}
+	e := cur.e
+	if end.Size != cur.size || (e.Kind != kindStream && end.Size != e.Size) {
+		return verifyError("%q: announced %d bytes, received %d", safeterm.Escape(e.Path), max(e.Size, end.Size), cur.size)
+	}
+	var got [HashSize]byte
+	if cur.skipped {
+		got = r.disk.claimed[cur.idx].Hash
+	} else {
+		cur.h.Sum(got[:0])
+	}
+	if got != end.Hash {
+		return verifyError("%q does not match the sender's hash; it was kept as %s", safeterm.Escape(e.Path), safeterm.Escape(e.Path+partSuffix))
+	}
+	r.digest.add(end)
+	switch s := cur.sink.(type) {
+	case *textSink:
+		text := s.buf.String()
+		r.em.emit(TextReceived{Text: text})
+		if r.opts.Stdout != nil {
+			if _, err := io.WriteString(r.opts.Stdout, text); err != nil {
+				return fmt.Errorf("writing the text: %w", err)
+			}
+		}
+		return nil
+	case writerSink:
+		r.em.emit(FileDone{Path: e.Path, Size: end.Size})
+		return nil
+	}
+	done, err := r.disk.commit(cur, end.Size)
+	if err != nil {
+		return err
+	}
+	return r.acked(done)
+}
+
+// acked tells the sender about files now in place, and the person.
+func (r *receiver) acked(done []int) error {
+	if len(done) == 0 {
+		return nil
+	}
+	for _, i := range done {
+		e := r.offer.Entries[i]
+		r.em.emit(FileDone{Path: e.Path, Size: e.Size})
+	}
+	return r.c.write(recAck, binary.AppendUvarint(nil, uint64(done[len(done)-1])))
+}
+
+func (r *receiver) end(p []byte) error {
+	got, err := decodeSummary(p)
+	if err != nil {
+		return protocolError("bad end record: %v", err)
+	}
+	mine := r.digest.summary()
+	if got != mine {
+		return protocolError("the sender's totals do not match the files it sent")
+	}
+	if r.disk != nil {
+		done, err := r.disk.flush()
+		if err != nil {
+			return err
+		}
+		if err := r.acked(done); err != nil {
+			return err
+		}
+		r.disk.finishDirs()
+	}
+	if err := r.c.write(recReceipt, mine.append(nil)); err != nil {
+		return err
+	}
+	r.progress(nil, true)
+	ev := Done{
+		Files:     int(mine.Files),
+		Bytes:     mine.Bytes,
+		WireBytes: r.wire,
+		Elapsed:   time.Since(r.start),
+		Resumed:   r.resumedBytes(),
+	}
+	if r.disk != nil {
+		ev.OutDir = r.disk.dir
+	}
+	r.em.emit(ev)
+	return nil
+}
+
+type textSink struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (s *textSink) write(p []byte) error {
+	if s.buf.Len()+len(p) > s.max {
+		return verifyError("the text is longer than announced")
+	}
+	s.buf.Write(p)
+	return nil
+}
+
+func (s *textSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
+
+type writerSink struct{ w io.Writer }
+
+func (s writerSink) write(p []byte) error {
+	if _, err := s.w.Write(p); err != nil {
+		return fmt.Errorf("writing to standard output: %w", err)
+	}
+	return nil
+}
+
+func (s writerSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
+
+// absDir is dir made absolute for display; on error dir itself.
+func absDir(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
+}

@@ -1,0 +1,461 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/dustin/go-humanize"
+	"github.com/zeebo/blake3"
+)
+
+// Commits are batched so that many small files cost one sync, not one each.
+const (
+	commitBatchFiles = 256
+	commitBatchBytes = 32 << 20
+	mtimeSlack       = 2 * time.Second // FAT keeps times to 2 s
+)
+
+// disk is the receiver's output folder. Every operation goes through root,
+// so nothing can be created or changed outside it.
+type disk struct {
+	root      *os.Root
+	dirs      *dirCache
+	dir       string
+	overwrite bool
+	o         *offer
+
+	state     []pathState
+	claimed   map[int]resumeClaim
+	resumable int64 // bytes expected to be reused, before hashing
+	resumed   int64 // bytes actually reused (the sender agreed)
+
+	batch      []pendingCommit
+	batchBytes int64
+}
+
+type pathState struct {
+	exists    bool  // something is at the final name
+	candidate bool  // a regular file of the offered size and time: maybe ours from an earlier run
+	part      int64 // size of a usable NAME.bob-part, or -1
+	newDir    bool  // a folder this transfer creates
+}
+
+type pendingCommit struct {
+	idx   int
+	f     *os.File // nil: the file was already in place
+	size  int64
+	holes bool
+}
+
+func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
+	dir := opts.OutDir
+	if dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the output folder: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the output folder: %w", err)
+	}
+	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim)}, nil
+}
+
+func (d *disk) close() {
+	for _, pc := range d.batch {
+		if pc.f != nil {
+			pc.f.Close()
+		}
+	}
+	d.batch = nil
+	d.dirs.close()
+	d.root.Close()
+}
+
+func osPath(p string) string { return filepath.FromSlash(p) }
+
+func (d *disk) lstat(p string) (fs.FileInfo, error) {
+	r, base, err := d.dirs.split(p)
+	if err != nil {
+		return nil, err
+	}
+	return r.Lstat(base)
+}
+
+func (d *disk) openFile(p string, flag int, perm fs.FileMode) (*os.File, error) {
+	r, base, err := d.dirs.split(p)
+	if err != nil {
+		return nil, err
+	}
+	return r.OpenFile(base, flag, perm)
+}
+
+// plan looks at what already exists: folders on the way (never through a
+// link), files that would be overwritten, part files to resume. It stops
+// with ErrExists before anything is written, and checks free space.
+func (d *disk) plan() error {
+	d.state = make([]pathState, len(d.o.Entries))
+	newDirs := make(map[string]bool)
+	var conflicts []string
+	var need int64
+	for i := range d.o.Entries {
+		e := &d.o.Entries[i]
+		st := &d.state[i]
+		st.part = -1
+		parent := ""
+		if j := strings.LastIndexByte(e.Path, '/'); j >= 0 {
+			parent = e.Path[:j]
+		}
+		if parent != "" && newDirs[parent] {
+			// Inside a folder this transfer creates: nothing can exist.
+			if e.Kind == kindDir {
+				st.newDir = true
+				newDirs[e.Path] = true
+			} else {
+				need += e.Size
+			}
+			continue
+		}
+		info, err := d.lstat(e.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		default:
+			st.exists = true
+		}
+		if e.Kind == kindDir {
+			switch {
+			case !st.exists:
+				st.newDir = true
+				newDirs[e.Path] = true
+			case info.Mode()&fs.ModeSymlink != 0:
+				return fmt.Errorf("%w: %q is a symbolic link in the output folder and bob does not write through links", ErrExists, safeterm.Escape(e.Path))
+			case !info.IsDir():
+				return fmt.Errorf("%w: %q exists and is not a folder", ErrExists, safeterm.Escape(e.Path))
+			}
+			continue
+		}
+		if st.exists {
+			switch {
+			case info.IsDir():
+				return fmt.Errorf("%w: %q exists and is a folder", ErrExists, safeterm.Escape(e.Path))
+			case e.Kind == kindFile && info.Mode().IsRegular() && info.Size() == e.Size && sameTime(info.ModTime(), e):
+				st.candidate = true
+				d.resumable += e.Size
+			case !d.overwrite:
+				conflicts = append(conflicts, e.Path)
+			}
+		}
+		if !st.candidate {
+			need += e.Size
+			pinfo, err := d.lstat(e.Path + partSuffix)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path+partSuffix), unwrapPathError(err))
+			case !pinfo.Mode().IsRegular():
+				return fmt.Errorf("%w: %q exists and is not a regular file", ErrExists, safeterm.Escape(e.Path+partSuffix))
+			case pinfo.Size() <= e.Size && e.Kind == kindFile:
+				st.part = pinfo.Size()
+				d.resumable += st.part
+				need -= st.part
+			}
+		}
+	}
+	if len(conflicts) > 0 {
+		return existsError(conflicts)
+	}
+	if d.o.Header.Kind == offerStream {
+		return nil
+	}
+	free, err := freeSpace(d.dir)
+	if err == nil && need > free {
+		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
+			humanize.IBytes(uint64(need)), humanize.IBytes(uint64(free)), safeterm.Escape(d.dir))
+	}
+	return nil
+}
+
+func sameTime(t time.Time, e *entry) bool {
+	if e.MTime == 0 {
+		return true
+	}
+	diff := t.Sub(e.mtime())
+	return diff > -mtimeSlack && diff < mtimeSlack
+}
+
+func existsError(names []string) error {
+	var b strings.Builder
+	const show = 10
+	for i, n := range names[:min(len(names), show)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(safeterm.Escape(n))
+	}
+	if len(names) > show {
+		fmt.Fprintf(&b, " and %d more", len(names)-show)
+	}
+	what := "a file"
+	if len(names) > 1 {
+		what = fmt.Sprintf("%d files", len(names))
+	}
+	return fmt.Errorf("%w: the output folder already has %s of the same name (%s); nothing was written (--overwrite replaces them)", ErrExists, what, b.String())
+}
+
+// makeDirs creates the offer's folders (empty ones included).
+func (d *disk) makeDirs() error {
+	for i, e := range d.o.Entries {
+		if e.Kind != kindDir || !d.state[i].newDir {
+			continue
+		}
+		err := d.root.Mkdir(osPath(e.Path), dirMode(e.Mode))
+		if errors.Is(err, fs.ErrExist) {
+			info, lerr := d.root.Lstat(osPath(e.Path))
+			if lerr == nil && info.IsDir() {
+				d.state[i].newDir = false
+				continue
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("cannot create folder %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		}
+	}
+	return nil
+}
+
+func dirMode(m fs.FileMode) fs.FileMode {
+	if m == 0 {
+		return 0o755
+	}
+	return m&0o755 | 0o700
+}
+
+// fileMode keeps the sender's permission bits (the executable bits above
+// all) but never makes a file writable by others, and always leaves it
+// readable and writable by its owner.
+func fileMode(m fs.FileMode) fs.FileMode { return m&0o755 | 0o600 }
+
+// claims hashes what is already here: part files and complete files from
+// an earlier run.
+func (d *disk) claims() ([]resumeClaim, error) {
+	var out []resumeClaim
+	buf := make([]byte, 256<<10)
+	for i := range d.o.Entries {
+		e := &d.o.Entries[i]
+		st := &d.state[i]
+		name := ""
+		var have int64
+		switch {
+		case st.candidate:
+			name, have = e.Path, e.Size
+		case st.part > 0:
+			name, have = e.Path+partSuffix, st.part
+		default:
+			continue
+		}
+		h := blake3.New()
+		n, err := d.hashPrefix(name, have, h, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n != have {
+			st.candidate, st.part = false, -1
+			continue
+		}
+		c := resumeClaim{Index: i, Have: have}
+		h.Sum(c.Hash[:0])
+		d.claimed[i] = c
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (d *disk) hashPrefix(name string, n int64, h io.Writer, buf []byte) (int64, error) {
+	f, err := d.openFile(name, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), unwrapPathError(err))
+	}
+	defer f.Close()
+	got, err := io.CopyBuffer(h, io.LimitReader(f, n), buf)
+	if err != nil {
+		return got, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+	}
+	return got, nil
+}
+
+// open prepares file idx for data from offset on. It returns the sink, or
+// with skipped set when the whole file is already in place.
+func (d *disk) open(idx int, offset int64, h *blake3.Hasher) (s sink, skipped bool, err error) {
+	e := &d.o.Entries[idx]
+	st := &d.state[idx]
+	claim, claimed := d.claimed[idx]
+	part := e.Path + partSuffix
+	switch {
+	case claimed && offset == claim.Have && st.candidate:
+		d.resumed += offset
+		return nil, true, nil
+	case claimed && offset == claim.Have:
+		f, err := d.openFile(part, os.O_RDWR, 0)
+		if err != nil {
+			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), unwrapPathError(err))
+		}
+		// Re-read the prefix: the hasher must continue from its state.
+		n, err := io.CopyBuffer(h, io.LimitReader(f, offset), make([]byte, 256<<10))
+		if err == nil && n != offset {
+			err = errors.New("it shrank")
+		}
+		if err == nil {
+			err = f.Truncate(offset)
+		}
+		if err != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
+		}
+		d.resumed += offset
+		return &fileSink{f: f, pos: offset}, false, nil
+	case offset != 0:
+		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
+	case st.candidate && !d.overwrite:
+		return nil, false, fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+	}
+	f, err := d.openFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), unwrapPathError(err))
+	}
+	return &fileSink{f: f}, false, nil
+}
+
+// fileSink writes a part file; runs of zero blocks become holes.
+type fileSink struct {
+	f     *os.File
+	pos   int64
+	holes bool
+}
+
+func (s *fileSink) write(p []byte) error {
+	n, err := s.f.WriteAt(p, s.pos)
+	s.pos += int64(n)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s.f.Name(), diskError(err))
+	}
+	return nil
+}
+
+func (s *fileSink) zeros(n int) error {
+	s.pos += int64(n)
+	s.holes = true
+	return nil
+}
+
+func (s *fileSink) Close() error { return s.f.Close() }
+
+// commit queues a verified file for syncing and renaming; it returns the
+// indexes of files now in place.
+func (d *disk) commit(cur *incoming, size int64) ([]int, error) {
+	pc := pendingCommit{idx: cur.idx, size: size}
+	if fs, ok := cur.sink.(*fileSink); ok {
+		pc.f, pc.holes = fs.f, fs.holes
+		cur.sink = nil // owned by the batch now
+	}
+	d.batch = append(d.batch, pc)
+	d.batchBytes += size
+	if len(d.batch) >= commitBatchFiles || d.batchBytes >= commitBatchBytes {
+		return d.flush()
+	}
+	return nil, nil
+}
+
+// flush makes the batch durable, then renames each file into place with
+// its mode and time. A part file is renamed only after it was verified and
+// synced.
+func (d *disk) flush() ([]int, error) {
+	batch := d.batch
+	d.batch, d.batchBytes = nil, 0
+	var files []*os.File
+	var err error
+	for _, pc := range batch {
+		if pc.f == nil {
+			continue
+		}
+		if pc.holes && err == nil {
+			err = pc.f.Truncate(pc.size)
+		}
+		if err == nil {
+			err = pc.f.Chmod(fileMode(d.o.Entries[pc.idx].Mode))
+		}
+		files = append(files, pc.f)
+	}
+	if err == nil {
+		err = syncFiles(files)
+	}
+	for _, f := range files {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing to the output folder: %w", diskError(err))
+	}
+	done := make([]int, 0, len(batch))
+	for _, pc := range batch {
+		if pc.f != nil {
+			if err := d.place(pc.idx); err != nil {
+				return done, err
+			}
+		}
+		done = append(done, pc.idx)
+	}
+	return done, nil
+}
+
+func (d *disk) place(idx int) error {
+	e := &d.o.Entries[idx]
+	r, base, err := d.dirs.split(e.Path)
+	if err != nil {
+		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+	}
+	part := base + partSuffix
+	if mt := e.mtime(); !mt.IsZero() {
+		// Best effort: some file systems refuse some times; the content is
+		// what was verified.
+		_ = r.Chtimes(part, mt, mt)
+	}
+	if !d.overwrite {
+		// Checked before accepting; check again in case something appeared since.
+		if _, err := r.Lstat(base); err == nil {
+			return existsError([]string{e.Path})
+		}
+	}
+	if err := r.Rename(part, base); err != nil {
+		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+	}
+	return nil
+}
+
+// finishDirs gives created folders their sent times, deepest first (writing
+// files into a folder changes its time).
+func (d *disk) finishDirs() {
+	for i := len(d.o.Entries) - 1; i >= 0; i-- {
+		e := &d.o.Entries[i]
+		if e.Kind == kindDir && d.state[i].newDir && e.MTime != 0 {
+			_ = d.root.Chtimes(osPath(e.Path), e.mtime(), e.mtime())
+		}
+	}
+}
+
+func diskError(err error) error {
+	if isNoSpace(err) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}

@@ -1,0 +1,583 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/klauspost/compress/zstd"
+	"github.com/zeebo/blake3"
+)
+
+// The sender's data path is a pipeline of goroutines joined by bounded
+// channels, all owned by one group:
+//
+//	produce (read + hash, in file order) ──ordered──────────────▶ writeLoop ─▶ Channel
+//	            └──────────────work──▶ compress ×N (fills items) ─┘
+//
+// Each block item sits in both queues. In auto mode the writer never waits
+// for a compressor that has not started on a block: it claims the block and
+// sends it raw. When the link is slower than compression the writer falls
+// behind, compressors get ahead and blocks go compressed; when the link is
+// faster, blocks go raw. Memory is bounded by the queue lengths.
+
+const (
+	orderedDepth = 16
+	workDepth    = 16
+	reprobeEvery = 64      // blocks between compression retries of an incompressible file
+	sparseMin    = 1 << 20 // files at least this large are checked for holes
+)
+
+// zeroBlock is compared against to find all-zero blocks (sparse files).
+var zeroBlock [BlockSize]byte
+
+const (
+	stPending int32 = iota
+	stCompressing
+	stDone
+	stRaw // claimed raw by the writer
+)
+
+type item struct {
+	typ byte
+	ctl []byte // control record payload (file start/end, end)
+
+	buf   *[]byte // pooled; (*buf)[0] is reserved for the block kind, data at [1:1+n]
+	n     int
+	zero  bool
+	wait  bool // compression must finish before the writer sends (mode "on")
+	state atomic.Int32
+	done  chan struct{} // nil if not queued for compression
+	out   []byte        // compressed record payload, nil if not worth it
+	comp  *[]byte       // pooled buffer behind out
+	probe *atomic.Bool  // the file's "incompressible" flag
+}
+
+type pipeline struct {
+	s       *sender
+	mode    string
+	enc     *zstd.Encoder
+	ordered chan *item
+	work    chan *item
+	bufs    *bufPool
+
+	sent       atomic.Int64 // file bytes handed to the channel (after resume)
+	curFile    atomic.Int64 // entry index of the file being sent
+	lastEnded  atomic.Int64 // entry index of the last file whose end was sent
+	endWritten atomic.Bool
+	sum        summary // set by produce before it sends the end record
+}
+
+func (s *sender) stream(ctx context.Context) error {
+	mode := s.opts.Compress
+	if mode == "" {
+		mode = CompressAuto
+	}
+	p := &pipeline{
+		s:       s,
+		mode:    mode,
+		ordered: make(chan *item, orderedDepth),
+		work:    make(chan *item, workDepth),
+		bufs:    newBufPool(MaxRecordPayload+1024, 2*(orderedDepth+workDepth)+8),
+	}
+	p.lastEnded.Store(-1)
+	ncomp := 0
+	if mode != CompressOff {
+		ncomp = max(1, min(runtime.GOMAXPROCS(0), 4))
+		enc, err := newEncoder(ncomp)
+		if err != nil {
+			return err
+		}
+		p.enc = enc
+		defer enc.Close()
+	}
+
+	g, pctx := newGroup(ctx)
+	g.Go(func() error { return p.produce(pctx) })
+	for range ncomp {
+		g.Go(func() error { return p.compress(pctx) })
+	}
+	g.Go(func() error { return p.writeLoop(pctx) })
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- g.Wait() }()
+	defer func() {
+		if pipeDone != nil {
+			g.cancel()
+			s.c.awaitOrAbort(pipeDone)
+		}
+	}()
+
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	acked := -1
+	for {
+		select {
+		case err := <-pipeDone:
+			pipeDone = nil
+			if err != nil {
+				return err
+			}
+		case <-ticker.C:
+			s.progress(p, false)
+		case <-ctx.Done():
+			return ctx.Err()
+		case m := <-s.c.in:
+			m, err := s.c.accept(m)
+			if err != nil {
+				return err
+			}
+			switch m.typ {
+			case recAck:
+				err = s.onAck(p, m.p, &acked)
+			case recReceipt:
+				err = s.onReceipt(p, pipeDone, m.p, acked)
+				if err == nil {
+					s.c.release(m)
+					pipeDone = nil
+					return nil
+				}
+			default:
+				err = protocolError("unexpected record %d from the receiver during the transfer", m.typ)
+			}
+			s.c.release(m)
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *sender) progress(p *pipeline, force bool) {
+	total := s.out.header.Total
+	if s.out.header.Kind == offerStream {
+		total = -1
+	}
+	cur := int(p.curFile.Load())
+	var name string
+	if cur >= 0 && cur < len(s.out.entries) {
+		name = s.out.entries[cur].Path
+	}
+	s.em.progress(Progress{
+		Done:      p.sent.Load() + s.resumedLoad(),
+		Total:     total,
+		WireBytes: s.c.wireOut.Load(),
+		File:      name,
+		FileIndex: cur + 1,
+		Files:     s.out.files,
+		Elapsed:   time.Since(s.start),
+	}, force)
+}
+
+func (s *sender) resumedLoad() int64 { return atomic.LoadInt64(&s.resumed) }
+
+func (s *sender) onAck(p *pipeline, b []byte, acked *int) error {
+	idx, err := decodeAck(b)
+	if err != nil {
+		return protocolError("bad acknowledgement: %v", err)
+	}
+	if idx <= *acked || int64(idx) > p.lastEnded.Load() {
+		return protocolError("the receiver acknowledged a file it cannot have")
+	}
+	for i := *acked + 1; i <= idx; i++ {
+		if e := s.out.entries[i]; e.Kind != kindDir {
+			s.em.emit(FileDone{Path: e.Path, Size: e.Size})
+		}
+	}
+	*acked = idx
+	return nil
+}
+
+func (s *sender) onReceipt(p *pipeline, pipeDone chan error, b []byte, acked int) error {
+	if !p.endWritten.Load() {
+		return protocolError("the receiver sent a receipt before the transfer ended")
+	}
+	if pipeDone != nil {
+		if err := <-pipeDone; err != nil {
+			return err
+		}
+	}
+	r, err := decodeSummary(b)
+	if err != nil {
+		return protocolError("bad receipt: %v", err)
+	}
+	if r != p.sum {
+		return fmt.Errorf("%w: the receiver's receipt does not match what was sent (%d files, %d bytes confirmed of %d files, %d bytes)",
+			ErrVerify, r.Files, r.Bytes, p.sum.Files, p.sum.Bytes)
+	}
+	for i := acked + 1; i < len(s.out.entries); i++ {
+		if e := s.out.entries[i]; e.Kind != kindDir {
+			s.em.emit(FileDone{Path: e.Path, Size: e.Size})
+		}
+	}
+	s.progress(p, true)
+	s.em.emit(Done{
+		Files:     s.out.files,
+		Bytes:     p.sum.Bytes,
+		WireBytes: s.c.wireOut.Load(),
+		Elapsed:   time.Since(s.start),
+		Resumed:   s.resumedLoad(),
+	})
+	return nil
+}
+
+// produce reads every file in order, hashes it and queues its blocks.
+func (p *pipeline) produce(ctx context.Context) error {
+	defer close(p.ordered)
+	defer close(p.work)
+	digest := newDigest()
+	for i := range p.s.out.entries {
+		e := &p.s.out.entries[i]
+		if e.Kind == kindDir {
+			continue
+		}
+		p.curFile.Store(int64(i))
+		end, err := p.produceFile(ctx, i, e)
+		if err != nil {
+			return err
+		}
+		digest.add(end)
+	}
+	p.sum = digest.summary()
+	return p.queue(ctx, &item{typ: recEnd, ctl: p.sum.append(nil)}, false)
+}
+
+// queue hands an item to the writer (and to the compressors if asked).
+func (p *pipeline) queue(ctx context.Context, it *item, compress bool) error {
+	if compress {
+		select {
+		case p.work <- it:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case p.ordered <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd, error) {
+	var r io.Reader
+	var f *os.File
+	switch e.Kind {
+	case kindText:
+		r = strings.NewReader(p.s.opts.Text)
+	case kindStream:
+		pr := newPumpReader(p.s.opts.Stdin)
+		defer pr.close()
+		r = pr.withContext(ctx)
+	default:
+		var err error
+		f, err = os.Open(p.s.out.srcs[idx])
+		if err != nil {
+			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		}
+		defer f.Close()
+		r = f
+	}
+	h := blake3.New()
+	var offset int64
+	if claim, ok := p.s.claims[idx]; ok {
+		same, err := p.checkPrefix(f, h, claim)
+		if err != nil {
+			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+		}
+		if same {
+			offset = claim.Have
+			atomic.AddInt64(&p.s.resumed, offset)
+		} else {
+			h.Reset()
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			}
+		}
+	}
+	compress := p.mode == CompressOn || (p.mode == CompressAuto && !skipByExtension(e.Path))
+	var cflag byte
+	if compress {
+		cflag = 1
+	}
+	start := fileStart{Index: idx, Offset: offset, Compress: cflag}
+	if err := p.queue(ctx, &item{typ: recFileStart, ctl: start.append(nil)}, false); err != nil {
+		return fileEnd{}, err
+	}
+	stream := e.Kind == kindStream
+	size := offset
+	probe := new(atomic.Bool)
+	// Holes of large sparse files are found with SEEK_DATA and sent as zero
+	// blocks without reading them.
+	sparse := f != nil && e.Size-offset >= sparseMin
+	dataAt, holeAt := size, size
+	for blockNo := 0; ; blockNo++ {
+		want := BlockSize
+		if !stream {
+			want = int(min(int64(BlockSize), e.Size-size))
+			if want == 0 {
+				break
+			}
+		}
+		if sparse && size >= holeAt {
+			var ok bool
+			if dataAt, holeAt, ok = findData(f, size, e.Size); !ok {
+				sparse, dataAt, holeAt = false, size, e.Size
+			}
+			if _, err := f.Seek(max(size, dataAt), io.SeekStart); err != nil {
+				return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			}
+		}
+		if sparse && size < dataAt {
+			n := int(min(int64(want), dataAt-size))
+			h.Write(zeroBlock[:n])
+			size += int64(n)
+			if err := p.queue(ctx, &item{typ: recData, buf: p.bufs.get(), n: n, zero: true}, false); err != nil {
+				return fileEnd{}, err
+			}
+			continue
+		}
+		if sparse {
+			want = int(min(int64(want), holeAt-size))
+		}
+		buf := p.bufs.get()
+		data := (*buf)[1 : 1+want]
+		var n int
+		var err error
+		if stream {
+			n, err = r.Read(data)
+			if err == io.EOF && n == 0 {
+				p.bufs.put(buf)
+				break
+			}
+			if err == io.EOF {
+				err = nil
+			}
+		} else {
+			n, err = io.ReadFull(r, data)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = fmt.Errorf("it changed while being sent: it is shorter than the %d bytes announced", e.Size)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fileEnd{}, ctx.Err() // a stream's pump may still hold buf
+			}
+			p.bufs.put(buf)
+			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+		}
+		if n == 0 {
+			p.bufs.put(buf)
+			continue
+		}
+		data = data[:n]
+		h.Write(data)
+		size += int64(n)
+		it := &item{typ: recData, buf: buf, n: n, probe: probe}
+		queued := false
+		switch {
+		case bytes.Equal(data, zeroBlock[:n]):
+			it.zero = true
+		case compress && (p.mode == CompressOn || !probe.Load() || blockNo%reprobeEvery == 0):
+			it.done = make(chan struct{})
+			it.wait = p.mode == CompressOn
+			queued = true
+		}
+		if err := p.queue(ctx, it, queued); err != nil {
+			return fileEnd{}, err
+		}
+	}
+	end := fileEnd{Index: idx, Size: size}
+	h.Sum(end.Hash[:0])
+	return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
+}
+
+// checkPrefix hashes the first claim.Have bytes of f into h and reports
+// whether they match the receiver's claim.
+func (p *pipeline) checkPrefix(f *os.File, h *blake3.Hasher, claim resumeClaim) (bool, error) {
+	buf := p.bufs.get()
+	defer p.bufs.put(buf)
+	n, err := io.CopyBuffer(h, io.LimitReader(f, claim.Have), (*buf)[:BlockSize])
+	if err != nil {
+		return false, err
+	}
+	if n != claim.Have {
+		return false, nil
+	}
+	var sum [HashSize]byte
+	h.Sum(sum[:0])
+	return sum == claim.Hash, nil
+}
+
+// compress fills queued items with their compressed form.
+func (p *pipeline) compress(ctx context.Context) error {
+	for {
+		var it *item
+		var ok bool
+		select {
+		case it, ok = <-p.work:
+			if !ok {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !it.state.CompareAndSwap(stPending, stCompressing) {
+			continue // the writer sent it raw
+		}
+		comp := p.bufs.get()
+		out := p.enc.EncodeAll((*it.buf)[1:1+it.n], append((*comp)[:0], blockZstd))
+		if worthIt(it.n, len(out)-1) && len(out) <= MaxRecordPayload {
+			it.out, it.comp = out, comp
+			it.probe.Store(false)
+		} else {
+			p.bufs.put(comp)
+			it.probe.Store(true)
+		}
+		it.state.Store(stDone)
+		close(it.done)
+	}
+}
+
+// writeLoop sends items in order.
+func (p *pipeline) writeLoop(ctx context.Context) error {
+	for {
+		var it *item
+		var ok bool
+		select {
+		case it, ok = <-p.ordered:
+			if !ok {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if it.typ != recData {
+			// Mark before writing: the peer's answer to this record can
+			// reach the reader before write returns.
+			switch it.typ {
+			case recFileEnd:
+				end, _ := decodeFileEnd(it.ctl)
+				p.lastEnded.Store(int64(end.Index))
+			case recEnd:
+				p.endWritten.Store(true)
+			}
+			if err := p.s.c.write(it.typ, it.ctl); err != nil {
+				return fmt.Errorf("sending: %w", err)
+			}
+			continue
+		}
+		payload, err := p.blockPayload(ctx, it)
+		if err != nil {
+			return err
+		}
+		err = p.s.c.write(recData, payload)
+		p.bufs.put(it.buf)
+		if it.comp != nil {
+			p.bufs.put(it.comp)
+		}
+		if err != nil {
+			return fmt.Errorf("sending: %w", err)
+		}
+		p.sent.Add(int64(it.n))
+	}
+}
+
+func (p *pipeline) blockPayload(ctx context.Context, it *item) ([]byte, error) {
+	b := *it.buf
+	if it.zero {
+		return binary.AppendUvarint(append(b[:0], blockZero), uint64(it.n)), nil
+	}
+	if it.done != nil && (it.wait || !it.state.CompareAndSwap(stPending, stRaw)) {
+		select {
+		case <-it.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if it.out != nil {
+			return it.out, nil
+		}
+	}
+	b[0] = blockRaw
+	return b[:1+it.n], nil
+}
+
+// pumpReader reads a stream (standard input) in its own goroutine so that
+// the producer can stop on cancellation even while a read blocks. The pump
+// ends after the read in progress returns (at the latest when the stream
+// closes or the process exits): nothing can interrupt a blocked read of
+// standard input portably.
+type pumpReader struct {
+	req chan []byte
+	res chan pumpResult
+}
+
+type pumpResult struct {
+	n   int
+	err error
+}
+
+func newPumpReader(r io.Reader) *pumpReader {
+	p := &pumpReader{req: make(chan []byte), res: make(chan pumpResult, 1)}
+	go func() {
+		for buf := range p.req {
+			n, err := r.Read(buf)
+			p.res <- pumpResult{n, err}
+		}
+	}()
+	return p
+}
+
+func (p *pumpReader) close() { close(p.req) }
+
+func (p *pumpReader) withContext(ctx context.Context) io.Reader {
+	return readerFunc(func(buf []byte) (int, error) {
+		select {
+		case p.req <- buf:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		select {
+		case r := <-p.res:
+			return r.n, r.err
+		case <-ctx.Done():
+			return 0, ctx.Err() // buf stays with the pump; it is not reused
+		}
+	})
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// digest accumulates the summary of END and RECEIPT.
+type digest struct {
+	h     *blake3.Hasher
+	files int64
+	bytes int64
+}
+
+func newDigest() *digest { return &digest{h: blake3.New()} }
+
+func (d *digest) add(e fileEnd) {
+	d.files++
+	d.bytes += e.Size
+	var b [2 * binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(b[:], uint64(e.Index))
+	n += binary.PutUvarint(b[n:], uint64(e.Size))
+	d.h.Write(b[:n])
+	d.h.Write(e.Hash[:])
+}
+
+func (d *digest) summary() summary {
+	s := summary{Files: d.files, Bytes: d.bytes}
+	d.h.Sum(s.Digest[:0])
+	return s
+}

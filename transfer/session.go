@@ -1,0 +1,259 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// drainGrace is how long a side that is finishing waits for the peer's end
+// record before it closes the channel (if it can) and returns.
+const drainGrace = 5 * time.Second
+
+// inbound is one record read from the channel, copied into a pooled buffer.
+type inbound struct {
+	typ byte
+	p   []byte
+	buf *[]byte
+	err error // read error; io.EOF after the peer's end record
+}
+
+// conn wraps a Channel for one transfer: one reader goroutine that copies
+// records into pooled buffers, and a mutex so that any goroutine may write.
+type conn struct {
+	ch   Channel
+	peer string // "sender" or "receiver": who is on the other side
+
+	wmu        sync.Mutex
+	closedW    bool
+	wireOut    atomic.Int64 // payload bytes written
+	in         chan inbound
+	quit       chan struct{}
+	readerDone chan struct{}
+	rerr       error // the reader's final error, once the consumer saw it
+	bufs       *bufPool
+}
+
+func newConn(ch Channel, peer string) *conn {
+	c := &conn{
+		ch:         ch,
+		peer:       peer,
+		in:         make(chan inbound, 32),
+		quit:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		bufs:       newBufPool(MaxRecordPayload, 40),
+	}
+	go c.readLoop()
+	return c
+}
+
+func (c *conn) readLoop() {
+	defer close(c.readerDone)
+	for {
+		typ, p, err := c.ch.ReadRecord()
+		var m inbound
+		if err != nil {
+			m.err = err
+		} else {
+			if len(p) > MaxRecordPayload {
+				m.err = protocolError("record of %d bytes", len(p))
+			} else {
+				m.buf = c.bufs.get()
+				m.typ = typ
+				m.p = (*m.buf)[:copy(*m.buf, p)]
+			}
+		}
+		select {
+		case c.in <- m:
+		case <-c.quit:
+			c.release(m)
+			if m.err == nil {
+				continue // keep reading to EOF so the peer never blocks on us
+			}
+			return
+		}
+		if m.err != nil {
+			return
+		}
+	}
+}
+
+// release returns a record's buffer to the pool.
+func (c *conn) release(m inbound) {
+	if m.buf != nil {
+		c.bufs.put(m.buf)
+	}
+}
+
+// write sends one record; safe from any goroutine.
+func (c *conn) write(typ byte, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closedW {
+		return errors.New("write after end of stream")
+	}
+	c.wireOut.Add(int64(len(p)))
+	return c.ch.WriteRecord(typ, p)
+}
+
+// closeWrite sends the end record once.
+func (c *conn) closeWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closedW {
+		return nil
+	}
+	c.closedW = true
+	return c.ch.CloseWrite()
+}
+
+// next waits for the next record. A stop record from the peer becomes a
+// *peerStop error; the end of the peer's stream where a record was
+// expected becomes a protocol error.
+func (c *conn) next(ctx context.Context) (inbound, error) {
+	if c.rerr != nil {
+		return inbound{}, c.linkError(c.rerr)
+	}
+	select {
+	case <-ctx.Done():
+		return inbound{}, ctx.Err()
+	case m := <-c.in:
+		return c.accept(m)
+	}
+}
+
+// accept turns a read error or a stop record into an error.
+func (c *conn) accept(m inbound) (inbound, error) {
+	if m.err != nil {
+		c.rerr = m.err
+		return m, c.linkError(m.err)
+	}
+	if m.typ == recStop {
+		s, err := decodeStop(m.p)
+		c.release(m)
+		if err != nil {
+			return inbound{}, protocolError("bad stop record: %v", err)
+		}
+		return inbound{}, &peerStop{by: c.peer, code: s.Code, msg: s.Message}
+	}
+	return m, nil
+}
+
+// awaitOrAbort waits for done; if that takes longer than drainGrace (a write
+// stuck on a peer that stopped reading), it closes the channel if it can.
+func (c *conn) awaitOrAbort(done <-chan error) {
+	t := time.NewTimer(drainGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	if cl, ok := c.ch.(io.Closer); ok {
+		_ = cl.Close()
+	}
+	<-done
+}
+
+func (c *conn) linkError(err error) error {
+	if err == io.EOF {
+		return protocolError("the %s ended the stream early", c.peer)
+	}
+	return fmt.Errorf("connection lost: %w", err)
+}
+
+// finish ends this side of the transfer after err (nil: success). It tells
+// the peer why (unless the peer stopped first or the link is gone), sends the
+// end record and waits for the peer's, so that the reader goroutine ends.
+// If the peer does not end its stream in time and the channel can be closed,
+// it is closed; otherwise the caller's closing of the channel ends the reader.
+func (c *conn) finish(ctx context.Context, err error) error {
+	if c.rerr != nil && c.rerr != io.EOF {
+		return err // the link is broken and the reader has ended
+	}
+	var ps *peerStop
+	if err != nil && !errors.As(err, &ps) {
+		code := stopCode(err)
+		msg := err.Error()
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			code, msg = stopCancel, "cancelled"
+		}
+		_ = c.write(recStop, stop{Code: code, Message: msg}.append(nil))
+	}
+	_ = c.closeWrite()
+
+	if c.rerr != nil {
+		return err // the peer's end record already arrived
+	}
+	grace := time.NewTimer(drainGrace)
+	defer grace.Stop()
+	done := ctx.Done()
+	for {
+		select {
+		case m := <-c.in:
+			c.release(m)
+			if m.err != nil {
+				if err == nil && m.err != io.EOF {
+					err = fmt.Errorf("connection lost at the end: %w", m.err)
+				}
+				return err
+			}
+			if err == nil {
+				// After the final exchange the peer may only end its stream.
+				if m.typ == recStop {
+					err = protocolError("the %s stopped after the transfer completed", c.peer)
+				} else {
+					err = protocolError("unexpected record %d from the %s after the end", m.typ, c.peer)
+				}
+			}
+		case <-done:
+			done = nil
+			grace.Reset(200 * time.Millisecond)
+		case <-grace.C:
+			close(c.quit)
+			if cl, ok := c.ch.(io.Closer); ok {
+				_ = cl.Close()
+				<-c.readerDone
+			}
+			if err == nil {
+				err = fmt.Errorf("the %s did not end the stream", c.peer)
+			}
+			return err
+		}
+	}
+}
+
+// emitter serialises events and throttles progress.
+type emitter struct {
+	mu       sync.Mutex
+	f        func(Event)
+	lastProg time.Time
+}
+
+func (e *emitter) emit(ev Event) {
+	if e == nil || e.f == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.f(ev)
+}
+
+// progress emits p unless one was emitted less than 100 ms ago (or force).
+func (e *emitter) progress(p Progress, force bool) {
+	if e == nil || e.f == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if !force && now.Sub(e.lastProg) < 100*time.Millisecond {
+		return
+	}
+	e.lastProg = now
+	e.f(p)
+}

@@ -1,0 +1,343 @@
+package transfer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Channel is the record channel a transfer runs over: in practice the
+// secure channel (transfer/secure), in tests an in-memory pair.
+// WriteRecord is called by one goroutine at a time; the payload ReadRecord
+// returns is valid only until the next ReadRecord. ReadRecord returns io.EOF
+// only after the peer's authenticated end record (CloseWrite).
+type Channel interface {
+	WriteRecord(typ byte, payload []byte) error
+	ReadRecord() (typ byte, payload []byte, err error)
+	CloseWrite() error
+}
+
+// MaxRecordPayload is the largest payload a Channel carries in one record.
+const MaxRecordPayload = 65518
+
+// Record types. 0 is reserved by the channel. See PROTOCOL.md.
+const (
+	recOffer     byte = 1  // sender: offer header
+	recEntries   byte = 2  // sender: a batch of offer entries
+	recResume    byte = 3  // receiver: a batch of resume claims
+	recAccept    byte = 4  // receiver: accepted; count of resume claims
+	recFileStart byte = 5  // sender: index, offset, compression
+	recData      byte = 6  // sender: one block of the current file
+	recFileEnd   byte = 7  // sender: index, size, whole-file hash
+	recEnd       byte = 8  // sender: all files sent; totals and digest
+	recAck       byte = 9  // receiver: files up to this index are in place
+	recReceipt   byte = 10 // receiver: totals and digest of what it verified
+	recStop      byte = 11 // either: cancel, decline or error, with a reason
+)
+
+// Data block encodings (first byte of a recData payload).
+const (
+	blockRaw  byte = 0 // the bytes follow
+	blockZstd byte = 1 // one zstd frame follows, decoding to at most BlockSize bytes
+	blockZero byte = 2 // uvarint n: n zero bytes
+)
+
+// BlockSize is the most file bytes one data record stands for.
+const BlockSize = MaxRecordPayload - 1
+
+// HashSize is the size of the BLAKE3 hashes in the protocol.
+const HashSize = 32
+
+const protocolVersion = 1
+
+var errShort = errors.New("record truncated")
+
+// dec reads the fields of one record. The first error sticks; fields read
+// after it are zero.
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *dec) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 1 {
+		d.fail(errShort)
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *dec) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errors.New("bad number in record"))
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// int64 reads a uvarint that must fit in a non-negative int64.
+func (d *dec) size() int64 {
+	v := d.uvarint()
+	if v > math.MaxInt64 {
+		d.fail(errors.New("number out of range in record"))
+		return 0
+	}
+	return int64(v)
+}
+
+func (d *dec) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(errors.New("bad number in record"))
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) bytes(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || len(d.b) < n {
+		d.fail(errShort)
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+// str reads a uvarint length and that many bytes, at most max.
+func (d *dec) str(max int) string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(max) {
+		d.fail(fmt.Errorf("string of %d bytes in record (limit %d)", n, max))
+		return ""
+	}
+	return string(d.bytes(int(n)))
+}
+
+func (d *dec) hash() (h [HashSize]byte) {
+	copy(h[:], d.bytes(HashSize))
+	return h
+}
+
+// done reports the sticky error, or an error if bytes are left over.
+func (d *dec) done() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.New("trailing bytes in record")
+	}
+	return d.err
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// fileStart begins one file's data.
+type fileStart struct {
+	Index    int
+	Offset   int64 // bytes the receiver already has and keeps
+	Compress byte  // 0: all blocks raw; 1: blocks may be zstd
+}
+
+func (m fileStart) append(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Index))
+	b = binary.AppendUvarint(b, uint64(m.Offset))
+	return append(b, m.Compress)
+}
+
+func decodeFileStart(p []byte) (m fileStart, err error) {
+	d := dec{b: p}
+	idx := d.uvarint()
+	m.Offset = d.size()
+	m.Compress = d.byte()
+	if err := d.done(); err != nil {
+		return m, err
+	}
+	if idx > MaxEntries {
+		return m, errors.New("file index out of range")
+	}
+	m.Index = int(idx)
+	return m, nil
+}
+
+// fileEnd closes one file: its full size and BLAKE3 hash.
+type fileEnd struct {
+	Index int
+	Size  int64
+	Hash  [HashSize]byte
+}
+
+func (m fileEnd) append(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Index))
+	b = binary.AppendUvarint(b, uint64(m.Size))
+	return append(b, m.Hash[:]...)
+}
+
+func decodeFileEnd(p []byte) (m fileEnd, err error) {
+	d := dec{b: p}
+	idx := d.uvarint()
+	m.Size = d.size()
+	m.Hash = d.hash()
+	if err := d.done(); err != nil {
+		return m, err
+	}
+	if idx > MaxEntries {
+		return m, errors.New("file index out of range")
+	}
+	m.Index = int(idx)
+	return m, nil
+}
+
+// summary is what END (sender) and RECEIPT (receiver) carry: how many files
+// and bytes, and a digest over every file's index, size and hash in order.
+type summary struct {
+	Files  int64
+	Bytes  int64
+	Digest [HashSize]byte
+}
+
+func (m summary) append(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Files))
+	b = binary.AppendUvarint(b, uint64(m.Bytes))
+	return append(b, m.Digest[:]...)
+}
+
+func decodeSummary(p []byte) (m summary, err error) {
+	d := dec{b: p}
+	m.Files = d.size()
+	m.Bytes = d.size()
+	m.Digest = d.hash()
+	return m, d.done()
+}
+
+// resumeClaim: the receiver holds the first Have bytes of file Index
+// (as NAME.bob-part, or the whole file already in place) and their hash.
+type resumeClaim struct {
+	Index int
+	Have  int64
+	Hash  [HashSize]byte
+}
+
+// appendResume encodes claims with delta-coded indexes (strictly ascending).
+func appendResume(b []byte, prev int, c resumeClaim) []byte {
+	b = binary.AppendUvarint(b, uint64(c.Index-prev))
+	b = binary.AppendUvarint(b, uint64(c.Have))
+	return append(b, c.Hash[:]...)
+}
+
+// decodeResume decodes a batch of claims; prev is the index of the last
+// claim before this batch (-1 at first). Indexes must ascend strictly.
+func decodeResume(p []byte, prev int, f func(resumeClaim) error) (int, error) {
+	d := dec{b: p}
+	for len(d.b) > 0 && d.err == nil {
+		delta := d.uvarint()
+		have := d.size()
+		h := d.hash()
+		if d.err != nil {
+			break
+		}
+		if delta == 0 || delta > MaxEntries || int64(prev)+int64(delta) > MaxEntries {
+			return prev, errors.New("resume claims out of order")
+		}
+		prev += int(delta)
+		if err := f(resumeClaim{Index: prev, Have: have, Hash: h}); err != nil {
+			return prev, err
+		}
+	}
+	return prev, d.done()
+}
+
+// accept ends the receiver's answer.
+type accept struct {
+	Claims int64 // number of resume claims sent before it
+}
+
+func (m accept) append(b []byte) []byte {
+	return binary.AppendUvarint(b, uint64(m.Claims))
+}
+
+func decodeAccept(p []byte) (m accept, err error) {
+	d := dec{b: p}
+	m.Claims = d.size()
+	return m, d.done()
+}
+
+// Stop reasons.
+const (
+	stopCancel   byte = 1 // the person cancelled
+	stopDecline  byte = 2 // the receiver declined the offer
+	stopExists   byte = 3 // files exist and overwriting was not allowed
+	stopNoSpace  byte = 4 // not enough free space
+	stopRejected byte = 5 // the offer was unsafe or invalid
+	stopFailed   byte = 6 // any other error
+)
+
+// maxStopMessage caps the reason text in a stop record.
+const maxStopMessage = 4096
+
+type stop struct {
+	Code    byte
+	Message string
+}
+
+func (m stop) append(b []byte) []byte {
+	msg := m.Message
+	if len(msg) > maxStopMessage {
+		msg = msg[:maxStopMessage]
+	}
+	b = append(b, m.Code)
+	return appendStr(b, msg)
+}
+
+func decodeStop(p []byte) (m stop, err error) {
+	d := dec{b: p}
+	m.Code = d.byte()
+	m.Message = d.str(maxStopMessage)
+	if err := d.done(); err != nil {
+		return m, err
+	}
+	if m.Code < stopCancel || m.Code > stopFailed {
+		m.Code = stopFailed
+	}
+	return m, nil
+}
+
+// decodeAck reads the index of the last file now in place.
+func decodeAck(p []byte) (int, error) {
+	d := dec{b: p}
+	v := d.uvarint()
+	if err := d.done(); err != nil {
+		return 0, err
+	}
+	if v > MaxEntries {
+		return 0, errors.New("acknowledged index out of range")
+	}
+	return int(v), nil
+}
