@@ -272,7 +272,11 @@ func (v *plainView) Close(err error) {
 	}
 	v.closed = true
 	if err != nil {
-		v.printf("error: %s\n", v.opts.describe(err))
+		w := v.out
+		if v.opts.ErrOut != nil {
+			w = v.opts.ErrOut
+		}
+		fmt.Fprintf(w, "error: %s\n", v.opts.describe(err))
 	}
 }
 

@@ -39,6 +39,9 @@ type Options struct {
 	In io.Reader
 	// Out is where the view draws: stderr when stdout carries data.
 	Out io.Writer
+	// ErrOut is where plain mode writes the final error line (stderr, so
+	// scripts can tell it from output); nil means Out.
+	ErrOut io.Writer
 	// Cancel is called when the person asks to stop (Ctrl-C in the TUI).
 	// The CLI cancels the transfer, which then ends with Close(err).
 	Cancel func()
