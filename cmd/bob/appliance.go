@@ -1,6 +1,7 @@
+//go:build !linux
+
 package main
 
-// runAppliance runs bob as PID 1 of the relay appliance image, where it must
-// bring the machine up before serving. It reports handled=false elsewhere.
-// Owned by the relay image work (relay/appliance).
+// runAppliance runs bob as PID 1 of the relay appliance image, which only
+// exists on Linux. Elsewhere it reports handled=false.
 func runAppliance() (exitCode int, handled bool) { return 0, false }

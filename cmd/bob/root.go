@@ -12,12 +12,13 @@ import (
 
 // Exit codes, documented in README.
 const (
-	exitOK        = 0
-	exitFailure   = 1
-	exitUsage     = 2
-	exitWrongCode = 3
-	exitDeclined  = 4
-	exitCancelled = 130
+	exitOK            = 0
+	exitFailure       = 1
+	exitUsage         = 2
+	exitWrongCode     = 3
+	exitDeclined      = 4
+	exitPeerCancelled = 5
+	exitCancelled     = 130
 )
 
 // usageError marks a mistake in how bob was called (exit code 2).
@@ -55,7 +56,7 @@ func newRootCmd(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(e), newRelayCmd(e))
+	root.AddCommand(newSendCmd(e), newRecvCmd(e), newRelayCmd(e), newVersionCmd(e))
 	return root
 }
 
@@ -77,14 +78,4 @@ func version() string {
 		return "dev"
 	}
 	return info.Main.Version
-}
-
-// reportError prints err as one sentence and returns the exit code for it.
-func reportError(w io.Writer, err error) int {
-	fmt.Fprintln(w, "bob:", err)
-	var ue usageError
-	if asUsage(err, &ue) {
-		return exitUsage
-	}
-	return exitFailure
 }

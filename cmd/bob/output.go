@@ -1,0 +1,82 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/bob-p2p/bob/tui"
+)
+
+type outputMode int
+
+const (
+	modeAuto outputMode = iota
+	modeTUI
+	modePlain
+	modeJSON
+)
+
+type outputFlags struct{ plain, json bool }
+
+func (o *outputFlags) register(fl *pflag.FlagSet) {
+	fl.BoolVar(&o.plain, "plain", false, "plain lines, no colours or animation (default when not on a terminal)")
+	fl.BoolVar(&o.json, "json", false, "one JSON object per line for each event, for scripts")
+}
+
+func (o outputFlags) mode() (outputMode, error) {
+	switch {
+	case o.plain && o.json:
+		return 0, usageError{errorf("choose one of --plain and --json")}
+	case o.json:
+		return modeJSON, nil
+	case o.plain:
+		return modePlain, nil
+	}
+	return modeAuto, nil
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+type viewConfig struct {
+	mode           outputMode
+	role           tui.Role
+	cancel         func()
+	qr             bool
+	out            io.Writer
+	receiveCommand func(code string) string
+}
+
+// newView picks the terminal UI when both the keyboard and the screen are a
+// terminal, plain lines otherwise, JSON when asked.
+func newView(e *env, c viewConfig) tui.View {
+	opts := tui.Options{
+		Role:           c.role,
+		In:             e.stdin,
+		Out:            c.out,
+		ErrOut:         e.stderr,
+		Cancel:         c.cancel,
+		QR:             c.qr,
+		ReceiveCommand: c.receiveCommand,
+		Describe:       describe,
+	}
+	mode := c.mode
+	if mode == modeAuto {
+		mode = modePlain
+		if isTerminal(c.out) && isTerminal(e.stdin) {
+			mode = modeTUI
+		}
+	}
+	switch mode {
+	case modeJSON:
+		return tui.NewJSON(c.out, opts)
+	case modeTUI:
+		return tui.NewTUI(opts)
+	}
+	return tui.NewPlain(opts)
+}

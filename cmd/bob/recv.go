@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bob-p2p/bob/internal/codes"
+	"github.com/bob-p2p/bob/relay/rendezvous"
+	"github.com/bob-p2p/bob/transfer"
+	"github.com/bob-p2p/bob/transfer/secure"
+	"github.com/bob-p2p/bob/tui"
+)
+
+// defaultRecvRelay is where bob recv looks when no relay is configured: the
+// relay a bob send on this machine runs inside itself.
+var defaultRecvRelay = net.JoinHostPort("127.0.0.1", strconv.Itoa(rendezvous.DefaultPort))
+
+type recvFlags struct {
+	relay, relayPassword string
+	yes                  bool
+	out                  string
+	overwrite            bool
+	output               outputFlags
+}
+
+func newRecvCmd(e *env) *cobra.Command {
+	var f recvFlags
+	cmd := &cobra.Command{
+		Use:     "recv [flags] [CODE]",
+		Aliases: []string{"receive"},
+		Short:   "Receive what a sender offers under CODE",
+		Long: `Receive files, folders, text or a stream. With no CODE, bob asks for it
+(with tab completion of the words), so it never appears in the process list.
+bob shows what the sender offers and asks before anything is written.`,
+		Example: `  bob recv 7-guitarist-revenge
+  bob recv --out ~/Downloads
+  bob recv -o - 7-guitarist-revenge | tar x`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRecv(cmd.Context(), e, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.relay, "relay", "", "relay HOST:PORT, or several separated by commas (default: $BOB_RELAY, the config file, else this machine's port 9009)")
+	fl.StringVar(&f.relayPassword, "relay-password", "", "password of a private relay (or $BOB_RELAY_PASSWORD)")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "accept the offer without asking")
+	fl.StringVarP(&f.out, "out", "o", ".", `folder to write into, or "-" for standard output (a single file, text or stream)`)
+	fl.BoolVar(&f.overwrite, "overwrite", false, "replace files that already exist")
+	f.output.register(fl)
+	return cmd
+}
+
+func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
+	mode, err := f.output.mode()
+	if err != nil {
+		return err
+	}
+	toStdout := f.out == "-"
+	if mode == modeJSON && !f.yes {
+		return usageError{fmt.Errorf("--json needs --yes: there is no one to ask")}
+	}
+	rc, err := chooseRelay(e, f.relay, f.relayPassword)
+	if err != nil {
+		return err
+	}
+	if rc.embedded {
+		rc.addrs = []string{defaultRecvRelay}
+	}
+
+	var raw string
+	if len(args) == 1 {
+		raw = args[0]
+	} else {
+		if !isTerminal(e.stdin) {
+			return usageError{fmt.Errorf("give the code: bob recv CODE (standard input is not a terminal to ask on)")}
+		}
+		raw, err = tui.PromptCode(ctx, e.stdin, e.stderr, codes.Complete)
+		if err != nil {
+			return err
+		}
+	}
+	code, err := codes.Parse(raw)
+	if err != nil {
+		return usageError{err}
+	}
+
+	opts := transfer.ReceiveOptions{OutDir: f.out, Overwrite: f.overwrite}
+	viewOut := e.stdout
+	if toStdout {
+		opts.OutDir = ""
+		opts.Stdout = e.stdout
+		viewOut = e.stderr
+	} else if err := checkOutDir(f.out); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	view := newView(e, viewConfig{mode: mode, role: tui.Receiving, cancel: cancel, out: viewOut})
+	if f.yes {
+		opts.Accept = func(context.Context, transfer.OfferReceived) (bool, error) { return true, nil }
+	} else {
+		opts.Accept = view.Accept
+	}
+	err = recvSession(ctx, rc, code, opts, view)
+	view.Close(err)
+	return quiet(err, mode)
+}
+
+func checkOutDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("cannot receive into %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("cannot receive into %s: it is not a folder", dir)
+	}
+	return nil
+}
+
+func recvSession(ctx context.Context, rc relayChoice, code codes.Code, opts transfer.ReceiveOptions, view tui.View) error {
+	view.Event(transfer.Connecting{Relay: strings.Join(rc.addrs, ", ")})
+	conn, relayAddr, err := dialRelay(ctx, rc.addrs)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stopClose := closeOnCancel(ctx, conn)
+	defer stopClose()
+	if err := rendezvous.Claim(ctx, conn, code.Nameplate, rc.password); err != nil {
+		return relayError(relayAddr, err)
+	}
+	view.Event(transfer.Paired{})
+	ch, err := secure.Handshake(ctx, conn, secure.Config{
+		Code:      code.String(),
+		Nameplate: code.Nameplate,
+		Role:      secure.Receiver,
+		Features:  []string{"zstd"},
+	})
+	if err != nil {
+		return handshakeError(secure.Receiver, err)
+	}
+	defer ch.Close()
+	view.Event(transfer.Secured{Cipher: ch.Cipher()})
+	stopClose()
+	defer closeAfterGrace(ctx, conn)()
+	return transfer.Receive(ctx, ch, opts, view.Event)
+}
