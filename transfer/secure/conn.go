@@ -68,9 +68,14 @@ type Conn struct {
 
 	wmu  sync.Mutex
 	send *halfDuplex
-	wbuf []byte // one whole frame, written with one Write call
+	wbuf []byte // sealed frames not yet written; see BufferRecord
 	werr error
 }
+
+// writeBufferSize is how many bytes of sealed frames BufferRecord gathers
+// before it writes them: fewer, larger writes cost the sender, the relay
+// and the receiver fewer system calls and wake-ups per byte.
+const writeBufferSize = 256 << 10
 
 // newConn makes a Conn from the transport keys; br must wrap rw and may
 // already hold bytes that followed the handshake.
@@ -90,7 +95,7 @@ func newConn(rw io.ReadWriter, br *bufio.Reader, cipher string, sendKey, recvKey
 		br:           br,
 		recv:         recv,
 		send:         send,
-		wbuf:         make([]byte, 2+maxFrame),
+		wbuf:         make([]byte, 0, writeBufferSize+2+maxFrame),
 	}, nil
 }
 
@@ -100,27 +105,68 @@ func (c *Conn) Cipher() string { return c.cipher }
 // PeerFeatures returns the capability offers of the other side.
 func (c *Conn) PeerFeatures() []string { return slices.Clone(c.peerFeatures) }
 
-// WriteRecord sends one record. typ must be 1 to 255 (0 is the channel's
-// own) and payload at most MaxPayload bytes.
+// WriteRecord sends one record, and any records buffered before it. typ
+// must be 1 to 255 (0 is the channel's own) and payload at most MaxPayload
+// bytes.
 func (c *Conn) WriteRecord(typ byte, payload []byte) error {
+	if err := checkRecord(typ, payload); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.sealRecord(typ, payload); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+// BufferRecord seals one record into the write buffer without sending it:
+// it goes out with the next WriteRecord, CloseWrite or Flush, or when the
+// buffer fills. Use it for a run of records where more are known to follow.
+func (c *Conn) BufferRecord(typ byte, payload []byte) error {
+	if err := checkRecord(typ, payload); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.sealRecord(typ, payload)
+}
+
+// Flush writes the buffered records.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return c.werr
+	}
+	return c.flush()
+}
+
+func checkRecord(typ byte, payload []byte) error {
 	if typ == controlRecord {
 		return errors.New("secure: record type 0 is reserved")
 	}
 	if len(payload) > MaxPayload {
 		return fmt.Errorf("secure: record payload of %d bytes (at most %d)", len(payload), MaxPayload)
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeRecord(typ, payload)
+	return nil
 }
 
-// writeRecord seals [typ][payload] in place in wbuf and writes the frame.
-func (c *Conn) writeRecord(typ byte, payload []byte) error {
+// sealRecord seals [typ][payload] in place at the end of wbuf, writing
+// the buffer first if the frame would not fit.
+func (c *Conn) sealRecord(typ byte, payload []byte) error {
 	if c.werr != nil {
 		return c.werr
 	}
 	n := 1 + len(payload)
-	frame := c.wbuf[:2+n+tagSize]
+	size := 2 + n + tagSize
+	if len(c.wbuf)+size > cap(c.wbuf) {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	start := len(c.wbuf)
+	frame := c.wbuf[start : start+size]
 	binary.BigEndian.PutUint16(frame, uint16(n+tagSize))
 	frame[2] = typ
 	copy(frame[3:], payload)
@@ -130,7 +176,18 @@ func (c *Conn) writeRecord(typ byte, payload []byte) error {
 		return err
 	}
 	c.send.aead.Seal(frame[2:2], nonce, frame[2:2+n], nil)
-	if _, err := c.rw.Write(frame); err != nil {
+	c.wbuf = c.wbuf[:start+size]
+	return nil
+}
+
+// flush writes wbuf with one Write call.
+func (c *Conn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	_, err := c.rw.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	if err != nil {
 		c.werr = fmt.Errorf("secure: write: %w", err)
 		return c.werr
 	}
@@ -144,11 +201,14 @@ func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		chunk := p[:min(len(p), MaxPayload)]
-		if err := c.writeRecord(DataRecord, chunk); err != nil {
+		if err := c.sealRecord(DataRecord, chunk); err != nil {
 			return written, err
 		}
 		written += len(chunk)
 		p = p[len(chunk):]
+	}
+	if err := c.flush(); err != nil {
+		return 0, err
 	}
 	return written, nil
 }
@@ -165,7 +225,10 @@ func (c *Conn) CloseWrite() error {
 		}
 		return c.werr
 	}
-	if err := c.writeRecord(controlRecord, []byte{controlEndStream}); err != nil {
+	if err := c.sealRecord(controlRecord, []byte{controlEndStream}); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
 		return err
 	}
 	c.werr = ErrWriteClosed
@@ -189,14 +252,27 @@ func (c *Conn) ReadRecord() (typ byte, payload []byte, err error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.pending = nil
-	return c.readRecord()
+	return c.readRecord(nil)
 }
 
-func (c *Conn) readRecord() (byte, []byte, error) {
+// ReadRecordInto is ReadRecord decrypting into buf rather than in place:
+// payload aliases buf and stays valid after later reads, which saves the
+// caller a copy when it keeps records. buf must hold 1+MaxPayload bytes.
+func (c *Conn) ReadRecordInto(buf []byte) (typ byte, payload []byte, err error) {
+	if len(buf) < 1+MaxPayload {
+		return 0, nil, fmt.Errorf("secure: read buffer of %d bytes (at least %d)", len(buf), 1+MaxPayload)
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.pending = nil
+	return c.readRecord(buf)
+}
+
+func (c *Conn) readRecord(dst []byte) (byte, []byte, error) {
 	if c.rerr != nil {
 		return 0, nil, c.rerr
 	}
-	typ, payload, err := c.readFrame()
+	typ, payload, err := c.readFrame(dst)
 	if err != nil {
 		c.rerr = err
 		return 0, nil, err
@@ -212,8 +288,9 @@ func (c *Conn) readRecord() (byte, []byte, error) {
 	return typ, payload, nil
 }
 
-// readFrame reads, authenticates and decrypts one frame.
-func (c *Conn) readFrame() (byte, []byte, error) {
+// readFrame reads, authenticates and decrypts one frame, into dst if it is
+// not nil, else in place in br's buffer.
+func (c *Conn) readFrame(dst []byte) (byte, []byte, error) {
 	if c.consumed > 0 {
 		c.br.Discard(c.consumed)
 		c.consumed = 0
@@ -234,7 +311,10 @@ func (c *Conn) readFrame() (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	plain, err := c.recv.aead.Open(frame[2:2], nonce, frame[2:], nil)
+	if dst == nil {
+		dst = frame[2:2]
+	}
+	plain, err := c.recv.aead.Open(dst[:0], nonce, frame[2:], nil)
 	c.consumed = 2 + n
 	if err != nil {
 		return 0, nil, ErrCorrupt
@@ -258,7 +338,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, c.rerr
 		}
-		typ, payload, err := c.readRecord()
+		typ, payload, err := c.readRecord(nil)
 		if err != nil {
 			return 0, err
 		}
