@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -68,4 +70,68 @@ func newDecoder() (*zstd.Decoder, error) {
 		zstd.WithDecodeAllCapLimit(true),
 		zstd.WithDecoderLowmem(true),
 	)
+}
+
+// linkGauge decides whether compression pays on this link. The writer
+// measures how long sending takes per byte on the wire (on a fast link a
+// write returns at once; on a slow one it waits for room), the compressors
+// how long compressing takes per byte. Compressing pays when the link is
+// slower than a compressor; with hysteresis so that noise does not flap it.
+// A transfer starts raw: the first megabytes fill the socket buffers
+// whatever the link, and then the gauge knows.
+type linkGauge struct {
+	slowNow atomic.Bool
+	compNs  atomic.Int64 // smoothed compression time, ns per MiB of input
+
+	// Touched by the writer only.
+	winBytes int64
+	winTime  time.Duration
+}
+
+const (
+	gaugeWindow = 512 << 10 // bytes sent per link measurement
+	// defaultCompressNs is assumed until a block was compressed: zstd's
+	// fastest level on text, about 250 MB/s.
+	defaultCompressNs = 4 << 20
+)
+
+func (g *linkGauge) slow() bool { return g.slowNow.Load() }
+
+// sent records n wire bytes sent in d.
+func (g *linkGauge) sent(n int, d time.Duration) {
+	g.winBytes += int64(n)
+	g.winTime += d
+	if g.winBytes < gaugeWindow {
+		return
+	}
+	linkNs := int64(g.winTime) * (1 << 20) / g.winBytes
+	g.winBytes, g.winTime = 0, 0
+	compNs := g.compNs.Load()
+	if compNs == 0 {
+		compNs = defaultCompressNs
+	}
+	switch {
+	case linkNs > 2*compNs:
+		g.slowNow.Store(true)
+	case linkNs < compNs:
+		g.slowNow.Store(false)
+	}
+}
+
+// compressed records n input bytes compressed in d.
+func (g *linkGauge) compressed(n int, d time.Duration) {
+	if n < 4096 {
+		return // too small to time
+	}
+	sample := int64(d) * (1 << 20) / int64(n)
+	for {
+		old := g.compNs.Load()
+		next := sample
+		if old != 0 {
+			next = old - old/8 + sample/8
+		}
+		if g.compNs.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }

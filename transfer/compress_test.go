@@ -48,7 +48,8 @@ func TestAutoCompression(t *testing.T) {
 	dir := t.TempDir()
 	const size = 2 << 20
 	text := filepath.Join(dir, "code.go")
-	writeFile(t, text, compressible(size), 0o644)
+	const textSize = 8 << 20 // the first megabyte or so goes raw while the link is measured
+	writeFile(t, text, compressible(textSize), 0o644)
 	zip := filepath.Join(dir, "code.zip")
 	writeFile(t, zip, compressible(size), 0o644)
 	random := filepath.Join(dir, "random.bin")
@@ -57,8 +58,8 @@ func TestAutoCompression(t *testing.T) {
 
 	// On a slow link the compressors run ahead of the writer: blocks go
 	// compressed. (Generous margins: this depends on scheduling.)
-	if wire, _ := sendOver(t, SendOptions{Paths: []string{text}}, slow); wire > size/2 {
-		t.Errorf("auto over a slow link sent %d bytes for %d compressible bytes", wire, size)
+	if wire, _ := sendOver(t, SendOptions{Paths: []string{text}}, slow); wire > textSize/2 {
+		t.Errorf("auto over a slow link sent %d bytes for %d compressible bytes", wire, textSize)
 	}
 	// Archives are not compressed by auto, whatever the link.
 	if wire, n := sendOver(t, SendOptions{Paths: []string{zip}}, slow); wire != size+n {
@@ -71,5 +72,46 @@ func TestAutoCompression(t *testing.T) {
 	// "on" compresses even a .zip.
 	if wire, _ := sendOver(t, SendOptions{Paths: []string{zip}, Compress: "on"}, func(e *chantest.End) Channel { return e }); wire > size/10 {
 		t.Errorf("compress on sent %d bytes for %d", wire, size)
+	}
+}
+
+// TestLinkGauge checks the decision auto compression takes from measured
+// rates: compress once the link is clearly slower than a compressor, stop
+// once it is faster, and hold in between.
+func TestLinkGauge(t *testing.T) {
+	var g linkGauge
+	if g.slow() {
+		t.Fatal("a new gauge says the link is slow before measuring it")
+	}
+	// A compressor does 64 KiB in 256 µs: 4 ns per byte.
+	for range 20 {
+		g.compressed(64<<10, 256*time.Microsecond)
+	}
+	send := func(nsPerByte float64) {
+		for range gaugeWindow / (64 << 10) {
+			g.sent(64<<10, time.Duration(nsPerByte*(64<<10)))
+		}
+	}
+	steps := []struct {
+		nsPerByte float64
+		slow      bool
+	}{
+		{1, false},   // loopback-fast link: raw
+		{6, false},   // slower than compression, but within the hysteresis
+		{80, true},   // 100 Mbit/s: compress
+		{6, true},    // within the hysteresis: keep compressing
+		{0.5, false}, // fast again: raw
+	}
+	for i, st := range steps {
+		send(st.nsPerByte)
+		if g.slow() != st.slow {
+			t.Fatalf("step %d (%.1f ns/byte): slow = %v, want %v", i, st.nsPerByte, g.slow(), st.slow)
+		}
+	}
+	// Tiny blocks are not timed: they say nothing about the compressor.
+	before := g.compNs.Load()
+	g.compressed(100, time.Second)
+	if g.compNs.Load() != before {
+		t.Fatal("a 100-byte block changed the compression estimate")
 	}
 }

@@ -50,6 +50,7 @@ type Accepted struct{ ResumeBytes int64 }
 // Progress of the whole transfer. Emitted at most a few times a second.
 type Progress struct {
 	Done, Total int64 // payload bytes (uncompressed); Total < 0 when unknown
+	Resumed     int64 // of Done, bytes the receiver already held: they never crossed
 	WireBytes   int64 // bytes that crossed the channel (after compression)
 	File        string
 	FileIndex   int // 1-based

@@ -55,12 +55,13 @@ type receiver struct {
 	em    *emitter
 	start time.Time
 
-	offer   *offer
-	disk    *disk // nil when writing to Stdout or receiving text
-	dec     *zstd.Decoder
-	digest  *digest
-	written int64 // file bytes received this session
-	wire    int64 // data record bytes received
+	offer        *offer
+	disk         *disk // nil when writing to Stdout or receiving text
+	dec          *zstd.Decoder
+	digest       *digest
+	written      int64 // file bytes received this session
+	filesStarted int   // files begun so far: the 1-based number of the current file
+	wire         int64 // data record bytes received
 }
 
 func (r *receiver) close() {
@@ -323,6 +324,7 @@ func (r *receiver) receiveData(ctx context.Context) error {
 func (r *receiver) progress(cur *incoming, force bool) {
 	p := Progress{
 		Done:      r.written + r.resumedBytes(),
+		Resumed:   r.resumedBytes(),
 		Total:     r.offer.Header.Total,
 		WireBytes: r.wire,
 		Files:     r.offer.Files,
@@ -331,9 +333,9 @@ func (r *receiver) progress(cur *incoming, force bool) {
 	if r.offer.Header.Kind == offerStream {
 		p.Total = -1
 	}
+	p.FileIndex = r.filesStarted // the current file, or the last one
 	if cur != nil {
 		p.File = cur.e.Path
-		p.FileIndex = cur.idx + 1
 	}
 	r.em.progress(p, force)
 }
@@ -347,6 +349,7 @@ func (r *receiver) resumedBytes() int64 {
 
 func (r *receiver) startFile(st fileStart) (*incoming, error) {
 	e := &r.offer.Entries[st.Index]
+	r.filesStarted++
 	cur := &incoming{idx: st.Index, e: e, h: blake3.New()}
 	if st.Offset > e.Size || (st.Offset > 0 && e.Kind != kindFile) {
 		return nil, protocolError("%q starts at byte %d, beyond what it has", safeterm.Escape(e.Path), st.Offset)

@@ -255,3 +255,35 @@ func TestCancelWhileStdinBlocks(t *testing.T) {
 		t.Fatalf("got %v / %v", r.sendErr, r.recvErr)
 	}
 }
+
+// TestProgressCountsFiles checks that progress numbers files among files:
+// folders in the offer do not push "file N of M" past M.
+func TestProgressCountsFiles(t *testing.T) {
+	src := t.TempDir()
+	for _, d := range []string{"a", "a/b", "c"} {
+		if err := os.MkdirAll(filepath.Join(src, "tree", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, f := range []string{"a/1", "a/b/2", "c/3", "4"} {
+		writeFile(t, filepath.Join(src, "tree", f), randBytes(uint64(i), 3000), 0o644)
+	}
+	r := transfer(t, SendOptions{Paths: []string{filepath.Join(src, "tree")}}, ReceiveOptions{OutDir: t.TempDir()})
+	mustOK(t, r)
+	for side, evs := range map[string]*events{"sender": r.sendEv, "receiver": r.recvEv} {
+		last := 0
+		for _, ev := range evs.list() {
+			p, ok := ev.(Progress)
+			if !ok || p.FileIndex == 0 {
+				continue
+			}
+			if p.Files != 4 || p.FileIndex > p.Files || p.FileIndex < last {
+				t.Fatalf("%s: progress says file %d of %d (after file %d)", side, p.FileIndex, p.Files, last)
+			}
+			last = p.FileIndex
+		}
+		if last != 4 {
+			t.Fatalf("%s: the last progress was about file %d, want 4", side, last)
+		}
+	}
+}

@@ -23,11 +23,11 @@ import (
 //	produce (read + hash, in file order) ──ordered──────────────▶ writeLoop ─▶ Channel
 //	            └──────────────work──▶ compress ×N (fills items) ─┘
 //
-// Each block item sits in both queues. In auto mode the writer never waits
-// for a compressor that has not started on a block: it claims the block and
-// sends it raw. When the link is slower than compression the writer falls
-// behind, compressors get ahead and blocks go compressed; when the link is
-// faster, blocks go raw. Memory is bounded by the queue lengths.
+// A block queued for compression sits in both queues. In auto mode the
+// compressors take blocks only while the link is measured to be slower than
+// compression (see linkGauge), and even then the writer never waits for a
+// compressor that has not started on a block: it claims the block and sends
+// it raw. Memory is bounded by the queue lengths.
 
 const (
 	orderedDepth = 16
@@ -71,9 +71,11 @@ type pipeline struct {
 
 	sent       atomic.Int64 // file bytes handed to the channel (after resume)
 	curFile    atomic.Int64 // entry index of the file being sent
+	curOrdinal atomic.Int64 // 1-based count of files started, folders not counted
 	lastEnded  atomic.Int64 // entry index of the last file whose end was sent
 	endWritten atomic.Bool
 	sum        summary // set by produce before it sends the end record
+	link       linkGauge
 }
 
 func (s *sender) stream(ctx context.Context) error {
@@ -138,10 +140,22 @@ func (s *sender) stream(ctx context.Context) error {
 			case recAck:
 				err = s.onAck(p, m.p, &acked)
 			case recReceipt:
-				err = s.onReceipt(p, pipeDone, m.p, acked)
+				if !p.endWritten.Load() {
+					err = protocolError("the receiver sent a receipt before the transfer ended")
+					break
+				}
+				if pipeDone != nil {
+					// The end record is out: the pipeline is ending.
+					perr := <-pipeDone
+					pipeDone = nil
+					if perr != nil {
+						s.c.release(m)
+						return perr
+					}
+				}
+				err = s.onReceipt(p, m.p, acked)
 				if err == nil {
 					s.c.release(m)
-					pipeDone = nil
 					return nil
 				}
 			default:
@@ -167,10 +181,11 @@ func (s *sender) progress(p *pipeline, force bool) {
 	}
 	s.em.progress(Progress{
 		Done:      p.sent.Load() + s.resumedLoad(),
+		Resumed:   s.resumedLoad(),
 		Total:     total,
 		WireBytes: s.c.wireOut.Load(),
 		File:      name,
-		FileIndex: cur + 1,
+		FileIndex: int(p.curOrdinal.Load()),
 		Files:     s.out.files,
 		Elapsed:   time.Since(s.start),
 	}, force)
@@ -195,15 +210,8 @@ func (s *sender) onAck(p *pipeline, b []byte, acked *int) error {
 	return nil
 }
 
-func (s *sender) onReceipt(p *pipeline, pipeDone chan error, b []byte, acked int) error {
-	if !p.endWritten.Load() {
-		return protocolError("the receiver sent a receipt before the transfer ended")
-	}
-	if pipeDone != nil {
-		if err := <-pipeDone; err != nil {
-			return err
-		}
-	}
+// onReceipt checks the receiver's receipt once the pipeline has ended.
+func (s *sender) onReceipt(p *pipeline, b []byte, acked int) error {
 	r, err := decodeSummary(b)
 	if err != nil {
 		return protocolError("bad receipt: %v", err)
@@ -239,6 +247,7 @@ func (p *pipeline) produce(ctx context.Context) error {
 			continue
 		}
 		p.curFile.Store(int64(i))
+		p.curOrdinal.Add(1)
 		end, err := p.produceFile(ctx, i, e)
 		if err != nil {
 			return err
@@ -429,11 +438,16 @@ func (p *pipeline) compress(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		if !it.wait && !p.link.slow() {
+			continue // the link is fast: the writer sends it raw
+		}
 		if !it.state.CompareAndSwap(stPending, stCompressing) {
 			continue // the writer sent it raw
 		}
 		comp := p.bufs.get()
+		began := time.Now()
 		out := p.enc.EncodeAll((*it.buf)[1:1+it.n], append((*comp)[:0], blockZstd))
+		p.link.compressed(it.n, time.Since(began))
 		if worthIt(it.n, len(out)-1) && len(out) <= MaxRecordPayload {
 			it.out, it.comp = out, comp
 			it.probe.Store(false)
@@ -469,7 +483,7 @@ func (p *pipeline) writeLoop(ctx context.Context) error {
 			case recEnd:
 				p.endWritten.Store(true)
 			}
-			if err := p.s.c.write(it.typ, it.ctl); err != nil {
+			if err := p.send(it.typ, it.ctl); err != nil {
 				return fmt.Errorf("sending: %w", err)
 			}
 			continue
@@ -478,7 +492,9 @@ func (p *pipeline) writeLoop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = p.s.c.write(recData, payload)
+		began := time.Now()
+		err = p.send(recData, payload)
+		p.link.sent(len(payload), time.Since(began))
 		p.bufs.put(it.buf)
 		if it.comp != nil {
 			p.bufs.put(it.comp)
@@ -488,6 +504,15 @@ func (p *pipeline) writeLoop(ctx context.Context) error {
 		}
 		p.sent.Add(int64(it.n))
 	}
+}
+
+// send writes one record, gathered with the next ones while the queue
+// holds more: fewer, larger writes cost every hop fewer system calls.
+func (p *pipeline) send(typ byte, payload []byte) error {
+	if len(p.ordered) > 0 {
+		return p.s.c.writeMore(typ, payload)
+	}
+	return p.s.c.write(typ, payload)
 }
 
 func (p *pipeline) blockPayload(ctx context.Context, it *item) ([]byte, error) {

@@ -14,7 +14,7 @@ import (
 // record before it closes the channel (if it can) and returns.
 const drainGrace = 5 * time.Second
 
-// inbound is one record read from the channel, copied into a pooled buffer.
+// inbound is one record read from the channel, in a pooled buffer.
 type inbound struct {
 	typ byte
 	p   []byte
@@ -22,7 +22,7 @@ type inbound struct {
 	err error // read error; io.EOF after the peer's end record
 }
 
-// conn wraps a Channel for one transfer: one reader goroutine that copies
+// conn wraps a Channel for one transfer: one reader goroutine that moves
 // records into pooled buffers, and a mutex so that any goroutine may write.
 type conn struct {
 	ch   Channel
@@ -45,23 +45,47 @@ func newConn(ch Channel, peer string) *conn {
 		in:         make(chan inbound, 32),
 		quit:       make(chan struct{}),
 		readerDone: make(chan struct{}),
-		bufs:       newBufPool(MaxRecordPayload, 40),
+		bufs:       newBufPool(1+MaxRecordPayload, 40),
 	}
 	go c.readLoop()
 	return c
 }
 
+// recordReaderInto is a Channel that can decrypt a record straight into a
+// buffer the caller keeps (secure.Conn), saving a copy per record.
+type recordReaderInto interface {
+	ReadRecordInto(buf []byte) (typ byte, payload []byte, err error)
+}
+
+// recordBuffer is a Channel that can gather records into fewer, larger
+// writes (secure.Conn).
+type recordBuffer interface {
+	BufferRecord(typ byte, payload []byte) error
+	Flush() error
+}
+
 func (c *conn) readLoop() {
 	defer close(c.readerDone)
+	into, _ := c.ch.(recordReaderInto)
 	for {
-		typ, p, err := c.ch.ReadRecord()
 		var m inbound
-		if err != nil {
-			m.err = err
-		} else {
-			if len(p) > MaxRecordPayload {
-				m.err = protocolError("record of %d bytes", len(p))
+		if into != nil {
+			buf := c.bufs.get()
+			typ, p, err := into.ReadRecordInto(*buf)
+			if err != nil {
+				c.bufs.put(buf)
+				m.err = err
 			} else {
+				m.typ, m.p, m.buf = typ, p, buf
+			}
+		} else {
+			typ, p, err := c.ch.ReadRecord()
+			switch {
+			case err != nil:
+				m.err = err
+			case len(p) > MaxRecordPayload:
+				m.err = protocolError("record of %d bytes", len(p))
+			default:
 				m.buf = c.bufs.get()
 				m.typ = typ
 				m.p = (*m.buf)[:copy(*m.buf, p)]
@@ -98,6 +122,22 @@ func (c *conn) write(typ byte, p []byte) error {
 	}
 	c.wireOut.Add(int64(len(p)))
 	return c.ch.WriteRecord(typ, p)
+}
+
+// writeMore sends one record where more are known to follow: a Channel
+// that can gather records keeps it until the next write.
+func (c *conn) writeMore(typ byte, p []byte) error {
+	rb, ok := c.ch.(recordBuffer)
+	if !ok {
+		return c.write(typ, p)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closedW {
+		return errors.New("write after end of stream")
+	}
+	c.wireOut.Add(int64(len(p)))
+	return rb.BufferRecord(typ, p)
 }
 
 // closeWrite sends the end record once.

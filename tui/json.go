@@ -61,6 +61,7 @@ type (
 		Event          string  `json:"event"` // "progress"
 		Done           int64   `json:"done"`
 		Total          int64   `json:"total"` // -1 when unknown
+		Resumed        int64   `json:"resumed,omitempty"`
 		WireBytes      int64   `json:"wire_bytes"`
 		File           string  `json:"file,omitempty"`
 		FileIndex      int     `json:"file_index"`
@@ -122,7 +123,7 @@ type jsonView struct {
 //	secured     cipher
 //	offer       files, folders, bytes, text, stream, resumable, entries[{path, size, dir}]
 //	accepted    resume_bytes
-//	progress    done, total, wire_bytes, file, file_index, files, elapsed_ms,
+//	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
 //	            bytes_per_second, eta_ms (at most 4 a second)
 //	file_done   path, size
 //	skipped     path, reason (sender: left out of the offer)
@@ -214,7 +215,7 @@ func (v *jsonView) progress(p transfer.Progress) {
 		return
 	}
 	v.lastProgress = now
-	obj := jsonProgress{Event: "progress", Done: p.Done, Total: p.Total, WireBytes: p.WireBytes,
+	obj := jsonProgress{Event: "progress", Done: p.Done, Total: p.Total, Resumed: p.Resumed, WireBytes: p.WireBytes,
 		File: safeterm.Escape(p.File), FileIndex: p.FileIndex, Files: p.Files,
 		ElapsedMS: p.Elapsed.Milliseconds(), BytesPerSecond: speed}
 	if left, ok := eta(p.Total-p.Done, speed); ok && p.Total >= 0 {

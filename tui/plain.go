@@ -29,6 +29,8 @@ type plainView struct {
 	mu         sync.Mutex
 	out        io.Writer
 	offerShown bool
+	text       bool // the offer is a text message
+	stream     bool // the offer is a stream of unknown size
 	lastPrint  time.Time
 	lastFile   int
 	meter      speedMeter
@@ -91,6 +93,7 @@ func (v *plainView) Event(e transfer.Event) {
 			v.printf("code checked; end-to-end encrypted\n")
 		}
 	case transfer.OfferSent:
+		v.text, v.stream = e.IsText, e.IsStream
 		v.printf("offering %s; waiting for the receiver to accept...\n", offerWhat(transfer.OfferReceived(e)))
 	case transfer.OfferReceived:
 		v.showOffer(e)
@@ -123,12 +126,16 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 		return
 	}
 	v.offerShown = true
+	v.text, v.stream = o.IsText, o.IsStream
 	v.printf("offer: %s\n", offerWhat(o))
+	if o.IsText || o.IsStream {
+		return // the offer line says all there is
+	}
 	n := min(len(o.Entries), plainEntries)
 	for _, e := range o.Entries[:n] {
 		v.printf("  %s\n", entryLine(e))
 	}
-	if more := max(len(o.Entries), o.Files+o.Folders) - n; more > 0 && !o.IsText {
+	if more := max(len(o.Entries), o.Files+o.Folders) - n; more > 0 {
 		v.printf("  ...and %d more\n", more)
 	}
 	if o.Resumable > 0 {
@@ -169,12 +176,19 @@ func (v *plainView) done(d transfer.Done) {
 	if v.opts.Role == Receiving {
 		verb = "received"
 	}
-	v.printf("done: %s %s (%s) in %s, %s average", verb, plural(d.Files, "file", "files"),
+	what := plural(d.Files, "file", "files")
+	switch {
+	case v.text:
+		what = "a text message"
+	case v.stream:
+		what = "a stream"
+	}
+	v.printf("done: %s %s (%s) in %s, %s average", verb, what,
 		size(d.Bytes), formatElapsed(d.Elapsed), plainRate(averageRate(d.Bytes, d.Elapsed)))
 	if d.Via != "" {
 		v.printf(", via %s", safeterm.Escape(d.Via))
 	}
-	if saving, ok := compressionSaving(d.Bytes, d.WireBytes); ok {
+	if saving, ok := compressionSaving(d.Bytes-d.Resumed, d.WireBytes); ok {
 		v.printf(", compression saved %.0f%%", saving*100)
 	}
 	if d.Resumed > 0 {

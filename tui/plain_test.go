@@ -170,3 +170,48 @@ func TestPlainError(t *testing.T) {
 		t.Fatalf("output = %q", got)
 	}
 }
+
+// TestPlainResumedIsNotCompression checks that bytes a resumed transfer did
+// not send are not shown as a compression saving.
+func TestPlainResumedIsNotCompression(t *testing.T) {
+	var out bytes.Buffer
+	v := newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
+	v.Event(transfer.Done{Files: 1, Bytes: 1000, WireBytes: 401, Resumed: 600, Elapsed: time.Second})
+	v.Close(nil)
+	if strings.Contains(out.String(), "compression saved") {
+		t.Errorf("resumed bytes shown as saved by compression:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "600 B resumed") {
+		t.Errorf("output lacks the resumed bytes:\n%s", out.String())
+	}
+}
+
+// TestPlainTextAndStreamOffers checks that a text or a stream is described
+// as such, with no nameless entry line and no "1 file" summary.
+func TestPlainTextAndStreamOffers(t *testing.T) {
+	for _, tc := range []struct {
+		offer transfer.OfferReceived
+		bytes int64
+		want  []string
+	}{
+		{transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: 28, Entries: []transfer.OfferEntry{{Size: 28}}}, 28,
+			[]string{"offer: a text message (28 B)\n", "done: received a text message (28 B)"}},
+		{transfer.OfferReceived{IsStream: true, Files: 1, Entries: []transfer.OfferEntry{{Path: "stdin"}}}, 1000,
+			[]string{"offer: a stream of unknown size\n", "done: received a stream (1.0 kB)"}},
+	} {
+		var out bytes.Buffer
+		v := newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
+		v.Event(tc.offer)
+		v.Event(transfer.Done{Files: 1, Bytes: tc.bytes, WireBytes: tc.bytes, Elapsed: time.Second})
+		v.Close(nil)
+		got := out.String()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("output lacks %q:\n%s", w, got)
+			}
+		}
+		if strings.Contains(got, "  ") || strings.Contains(got, "1 file") {
+			t.Errorf("output shows an entry line or counts a file:\n%s", got)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (s progressScreen) View() string {
 	lines = append(lines, strings.Join(stats, " · "))
 
 	var extra []string
-	if saving, ok := compressionSaving(p.Done, p.WireBytes); ok {
+	if saving, ok := compressionSaving(p.Done-p.Resumed, p.WireBytes); ok {
 		extra = append(extra, fmt.Sprintf("compression saved %.0f%%", saving*100))
 	}
 	if s.resumed > 0 {

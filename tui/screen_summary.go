@@ -71,7 +71,7 @@ func (s summaryScreen) View() string {
 		if d.Via != "" {
 			how = append(how, "via "+safeterm.Escape(d.Via))
 		}
-		if saving, ok := compressionSaving(d.Bytes, d.WireBytes); ok {
+		if saving, ok := compressionSaving(d.Bytes-d.Resumed, d.WireBytes); ok {
 			how = append(how, fmt.Sprintf("compression saved %.0f%%", saving*100))
 		}
 		if d.Resumed > 0 {
