@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -113,9 +115,18 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 	return quiet(err, mode)
 }
 
+// checkOutDir fails early on an output folder that cannot work; a missing
+// one is fine: it is created once the offer is accepted.
 func checkOutDir(dir string) error {
 	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return fmt.Errorf("cannot receive into %s: %w", dir, err)
 	}
 	if !st.IsDir() {

@@ -102,19 +102,31 @@ func firstNonEmpty(s ...string) string {
 // embeddedPorts are tried in order for the relay bob send runs inside itself.
 const embeddedPortCount = 10
 
-// startEmbeddedRelay listens on all interfaces at the default port or the next
-// free one and serves a relay until ctx ends. done is closed when it stopped.
-func startEmbeddedRelay(ctx context.Context) (port int, done <-chan struct{}, err error) {
+// startEmbeddedRelay serves a relay until ctx ends; done is closed when it
+// stopped. listen is empty (all interfaces), a host, or host:port; without a
+// port it takes the default port or the next free one.
+func startEmbeddedRelay(ctx context.Context, listen string) (addr net.Addr, done <-chan struct{}, err error) {
+	host, ports := listen, []int(nil)
+	if h, p, splitErr := net.SplitHostPort(listen); splitErr == nil {
+		n, convErr := strconv.Atoi(p)
+		if convErr != nil || n < 0 || n > 65535 {
+			return nil, nil, usageError{fmt.Errorf("--listen %q: the port must be a number from 0 to 65535", listen)}
+		}
+		host, ports = h, []int{n}
+	} else {
+		for p := rendezvous.DefaultPort; p < rendezvous.DefaultPort+embeddedPortCount; p++ {
+			ports = append(ports, p)
+		}
+	}
 	var ln net.Listener
-	for p := rendezvous.DefaultPort; p < rendezvous.DefaultPort+embeddedPortCount; p++ {
-		ln, err = net.Listen("tcp", ":"+strconv.Itoa(p))
+	for _, p := range ports {
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
-			port = p
 			break
 		}
 	}
 	if ln == nil {
-		return 0, nil, fmt.Errorf("could not start the built-in relay on ports %d-%d: %w", rendezvous.DefaultPort, rendezvous.DefaultPort+embeddedPortCount-1, err)
+		return nil, nil, fmt.Errorf("could not start the built-in relay on %s: %w", describePorts(host, ports), err)
 	}
 	cfg := relay.DefaultConfig()
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -125,7 +137,31 @@ func startEmbeddedRelay(ctx context.Context) (port int, done <-chan struct{}, er
 		defer close(finished)
 		_ = srv.Serve(ctx, ln)
 	}()
-	return port, finished, nil
+	return ln.Addr(), finished, nil
+}
+
+func describePorts(host string, ports []int) string {
+	where := "port"
+	if host != "" {
+		where = host + " port"
+	}
+	if len(ports) == 1 {
+		return fmt.Sprintf("%s %d", where, ports[0])
+	}
+	return fmt.Sprintf("%ss %d-%d", where, ports[0], ports[len(ports)-1])
+}
+
+// embeddedAddrs returns where bob send dials its own built-in relay and the
+// addresses it tells the receiver.
+func embeddedAddrs(addr net.Addr) (dial string, hints []string) {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String(), []string{addr.String()}
+	}
+	if ta.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port)), localAddrs(ta.Port)
+	}
+	return ta.String(), []string{ta.String()}
 }
 
 // localAddrs lists this machine's addresses a receiver on the same network can

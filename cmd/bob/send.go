@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 
@@ -18,6 +17,7 @@ import (
 
 type sendFlags struct {
 	relay, relayPassword string
+	listen               string
 	code                 string
 	text                 string
 	textSet              bool
@@ -44,7 +44,8 @@ that everything arrived intact.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.relay, "relay", "", "relay HOST:PORT (default: $BOB_RELAY, the config file, else a relay built into this bob)")
+	fl.StringVar(&f.relay, "relay", "", "relay HOST:PORT, or several separated by commas (default: $BOB_RELAY, the config file, else a relay built into this bob)")
+	fl.StringVar(&f.listen, "listen", "", "where the built-in relay listens: HOST or HOST:PORT (default: all interfaces, port 9009 or the next free one)")
 	fl.StringVar(&f.relayPassword, "relay-password", "", "password of a private relay (or $BOB_RELAY_PASSWORD)")
 	fl.StringVar(&f.code, "code", "", "use this code (NAMEPLATE-secret) instead of a generated one")
 	fl.StringVar(&f.text, "text", "", "send this text message instead of files")
@@ -93,6 +94,9 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.listen != "" && !rc.embedded {
+		return usageError{fmt.Errorf("--listen is for the relay built into bob send, but a relay is configured (%s)", strings.Join(rc.addrs, ", "))}
+	}
 	mode, err := f.output.mode()
 	if err != nil {
 		return err
@@ -103,13 +107,14 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 
 	dialAddrs, hints := rc.addrs, []string(nil)
 	if rc.embedded {
-		port, relayDone, err := startEmbeddedRelay(ctx)
+		addr, relayDone, err := startEmbeddedRelay(ctx, f.listen)
 		if err != nil {
 			return err
 		}
 		defer func() { cancel(); <-relayDone }()
-		dialAddrs = []string{net.JoinHostPort("127.0.0.1", fmt.Sprint(port))}
-		hints = localAddrs(port)
+		var dial string
+		dial, hints = embeddedAddrs(addr)
+		dialAddrs = []string{dial}
 	}
 
 	var shownRelay atomic.Pointer[string]
