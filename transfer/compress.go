@@ -84,12 +84,18 @@ type linkGauge struct {
 	compNs  atomic.Int64 // smoothed compression time, ns per MiB of input
 
 	// Touched by the writer only.
+	winStart time.Time
 	winBytes int64
 	winTime  time.Duration
 }
 
 const (
-	gaugeWindow = 512 << 10 // bytes sent per link measurement
+	// A link measurement spans at least this many bytes and this long: a
+	// slow link blocks the writer in bursts (the kernel wakes it only when
+	// half the socket buffer is free), so short windows would see either
+	// one long wait or none and flap.
+	gaugeWindow     = 512 << 10
+	gaugeWindowTime = 250 * time.Millisecond
 	// defaultCompressNs is assumed until a block was compressed: zstd's
 	// fastest level on text, about 250 MB/s.
 	defaultCompressNs = 4 << 20
@@ -99,11 +105,19 @@ func (g *linkGauge) slow() bool { return g.slowNow.Load() }
 
 // sent records n wire bytes sent in d.
 func (g *linkGauge) sent(n int, d time.Duration) {
+	g.sentAt(n, d, time.Now())
+}
+
+func (g *linkGauge) sentAt(n int, d time.Duration, now time.Time) {
+	if g.winStart.IsZero() {
+		g.winStart = now.Add(-d)
+	}
 	g.winBytes += int64(n)
 	g.winTime += d
-	if g.winBytes < gaugeWindow {
+	if g.winBytes < gaugeWindow || now.Sub(g.winStart) < gaugeWindowTime {
 		return
 	}
+	g.winStart = now
 	linkNs := int64(g.winTime) * (1 << 20) / g.winBytes
 	g.winBytes, g.winTime = 0, 0
 	compNs := g.compNs.Load()

@@ -48,7 +48,7 @@ func TestAutoCompression(t *testing.T) {
 	dir := t.TempDir()
 	const size = 2 << 20
 	text := filepath.Join(dir, "code.go")
-	const textSize = 8 << 20 // the first megabyte or so goes raw while the link is measured
+	const textSize = 16 << 20 // the first 250 ms or so go raw while the link is measured
 	writeFile(t, text, compressible(textSize), 0o644)
 	zip := filepath.Join(dir, "code.zip")
 	writeFile(t, zip, compressible(size), 0o644)
@@ -77,7 +77,8 @@ func TestAutoCompression(t *testing.T) {
 
 // TestLinkGauge checks the decision auto compression takes from measured
 // rates: compress once the link is clearly slower than a compressor, stop
-// once it is faster, and hold in between.
+// once it is faster, hold in between, and do not flap when a slow link
+// blocks the writer in bursts.
 func TestLinkGauge(t *testing.T) {
 	var g linkGauge
 	if g.slow() {
@@ -87,25 +88,40 @@ func TestLinkGauge(t *testing.T) {
 	for range 20 {
 		g.compressed(64<<10, 256*time.Microsecond)
 	}
-	send := func(nsPerByte float64) {
-		for range gaugeWindow / (64 << 10) {
-			g.sent(64<<10, time.Duration(nsPerByte*(64<<10)))
+	const block = 64 << 10
+	now := time.Unix(0, 0)
+	// send runs 400 ms of writes at nsPerByte; with burst > 1, every
+	// burst-th write waits for all of them and the others return at once.
+	send := func(nsPerByte float64, burst int) {
+		end := now.Add(400 * time.Millisecond)
+		for i := 0; now.Before(end); i++ {
+			var d time.Duration
+			if burst <= 1 {
+				d = time.Duration(nsPerByte * block)
+			} else if i%burst == burst-1 {
+				d = time.Duration(nsPerByte * block * float64(burst))
+			}
+			now = now.Add(d + time.Microsecond)
+			g.sentAt(block, d, now)
 		}
 	}
 	steps := []struct {
 		nsPerByte float64
+		burst     int
 		slow      bool
 	}{
-		{1, false},   // loopback-fast link: raw
-		{6, false},   // slower than compression, but within the hysteresis
-		{80, true},   // 100 Mbit/s: compress
-		{6, true},    // within the hysteresis: keep compressing
-		{0.5, false}, // fast again: raw
+		{1, 1, false},   // loopback-fast link: raw
+		{6, 1, false},   // slower than compression, but within the hysteresis
+		{80, 1, true},   // 100 Mbit/s: compress
+		{80, 16, true},  // the same link blocking in bursts: still compress
+		{6, 1, true},    // within the hysteresis: keep compressing
+		{0.5, 1, false}, // fast again: raw
+		{80, 16, true},  // bursts alone are enough to see a slow link
 	}
 	for i, st := range steps {
-		send(st.nsPerByte)
+		send(st.nsPerByte, st.burst)
 		if g.slow() != st.slow {
-			t.Fatalf("step %d (%.1f ns/byte): slow = %v, want %v", i, st.nsPerByte, g.slow(), st.slow)
+			t.Fatalf("step %d (%.1f ns/byte, bursts of %d): slow = %v, want %v", i, st.nsPerByte, st.burst, g.slow(), st.slow)
 		}
 	}
 	// Tiny blocks are not timed: they say nothing about the compressor.

@@ -24,10 +24,11 @@ import (
 //	            └──────────────work──▶ compress ×N (fills items) ─┘
 //
 // A block queued for compression sits in both queues. In auto mode the
-// compressors take blocks only while the link is measured to be slower than
-// compression (see linkGauge), and even then the writer never waits for a
-// compressor that has not started on a block: it claims the block and sends
-// it raw. Memory is bounded by the queue lengths.
+// compressors compress only while the link is measured to be slower than
+// compression (see linkGauge), and then the writer waits for them; while the
+// link is fast they pass blocks on raw, and the writer does not wait for a
+// compressor that has not started on a block: it claims the block raw.
+// Memory is bounded by the queue lengths.
 
 const (
 	orderedDepth = 16
@@ -439,7 +440,11 @@ func (p *pipeline) compress(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if !it.wait && !p.link.slow() {
-			continue // the link is fast: the writer sends it raw
+			// The link is fast: leave the block raw.
+			if it.state.CompareAndSwap(stPending, stDone) {
+				close(it.done)
+			}
+			continue
 		}
 		if !it.state.CompareAndSwap(stPending, stCompressing) {
 			continue // the writer sent it raw
@@ -520,7 +525,10 @@ func (p *pipeline) blockPayload(ctx context.Context, it *item) ([]byte, error) {
 	if it.zero {
 		return binary.AppendUvarint(append(b[:0], blockZero), uint64(it.n)), nil
 	}
-	if it.done != nil && (it.wait || !it.state.CompareAndSwap(stPending, stRaw)) {
+	// On a slow link the writer waits for the compressor (which always
+	// comes: every such block is in the work queue); on a fast one it takes
+	// a block nobody has started on raw.
+	if it.done != nil && (it.wait || p.link.slow() || !it.state.CompareAndSwap(stPending, stRaw)) {
 		select {
 		case <-it.done:
 		case <-ctx.Done():
