@@ -148,18 +148,8 @@ func recvSession(ctx context.Context, rc relayChoice, code codes.Code, opts tran
 		return relayError(relayAddr, err)
 	}
 	view.Event(transfer.Paired{})
-	ch, err := secure.Handshake(ctx, conn, secure.Config{
-		Code:      code.String(),
-		Nameplate: code.Nameplate,
-		Role:      secure.Receiver,
-		Features:  []string{"zstd"},
+	cfg := secure.Config{Code: code.String(), Nameplate: code.Nameplate, Role: secure.Receiver}
+	return runSecured(ctx, conn, cfg, view, stopClose, func(ch *secure.Conn) error {
+		return transfer.Receive(ctx, ch, opts, view.Event)
 	})
-	if err != nil {
-		return handshakeError(secure.Receiver, err)
-	}
-	defer ch.Close()
-	view.Event(transfer.Secured{Cipher: ch.Cipher()})
-	stopClose()
-	defer closeAfterGrace(ctx, conn)()
-	return transfer.Receive(ctx, ch, opts, view.Event)
 }

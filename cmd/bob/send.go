@@ -160,20 +160,10 @@ func sendSession(ctx context.Context, rc relayChoice, dialAddrs, hints []string,
 		return relayError(relayAddr, err)
 	}
 	view.Event(transfer.Paired{})
-	ch, err := secure.Handshake(ctx, conn, secure.Config{
-		Code:      code.String(),
-		Nameplate: nameplate,
-		Role:      secure.Sender,
-		Features:  []string{"zstd"},
+	cfg := secure.Config{Code: code.String(), Nameplate: nameplate, Role: secure.Sender}
+	return runSecured(ctx, conn, cfg, view, stopClose, func(ch *secure.Conn) error {
+		return transfer.Send(ctx, ch, opts, view.Event)
 	})
-	if err != nil {
-		return handshakeError(secure.Sender, err)
-	}
-	defer ch.Close()
-	view.Event(transfer.Secured{Cipher: ch.Cipher()})
-	stopClose()
-	defer closeAfterGrace(ctx, conn)()
-	return transfer.Send(ctx, ch, opts, view.Event)
 }
 
 // receiveCommand is what the sender tells the person to run on the other machine.
