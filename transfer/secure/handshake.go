@@ -15,24 +15,14 @@ import (
 	"github.com/flynn/noise"
 )
 
-// Role says which side of a transfer this is. The sender chooses the session
-// id and speaks first.
-type Role uint8
+// Role says which side of a transfer this is: the PAKE's roles. The sender
+// chooses the session id and speaks first.
+type Role = pake.Role
 
 const (
-	Sender Role = iota
-	Receiver
+	Sender   = pake.Sender
+	Receiver = pake.Receiver
 )
-
-func (r Role) String() string {
-	switch r {
-	case Sender:
-		return "sender"
-	case Receiver:
-		return "receiver"
-	}
-	return fmt.Sprintf("Role(%d)", uint8(r))
-}
 
 // ErrWrongCode means the Noise handshake keyed with the PAKE key failed: the
 // two sides did not use the same code. (A man in the middle altering the
