@@ -92,7 +92,7 @@ func (d *dec) uvarint() uint64 {
 	return v
 }
 
-// int64 reads a uvarint that must fit in a non-negative int64.
+// size reads a uvarint that must fit in a non-negative int64.
 func (d *dec) size() int64 {
 	v := d.uvarint()
 	if v > math.MaxInt64 {
@@ -100,6 +100,16 @@ func (d *dec) size() int64 {
 		return 0
 	}
 	return int64(v)
+}
+
+// index reads an entry index, which is at most MaxEntries.
+func (d *dec) index() int {
+	v := d.uvarint()
+	if v > MaxEntries {
+		d.fail(errors.New("entry index out of range in record"))
+		return 0
+	}
+	return int(v)
 }
 
 func (d *dec) varint() int64 {
@@ -174,17 +184,10 @@ func (m fileStart) append(b []byte) []byte {
 
 func decodeFileStart(p []byte) (m fileStart, err error) {
 	d := dec{b: p}
-	idx := d.uvarint()
+	m.Index = d.index()
 	m.Offset = d.size()
 	m.Compress = d.byte()
-	if err := d.done(); err != nil {
-		return m, err
-	}
-	if idx > MaxEntries {
-		return m, errors.New("file index out of range")
-	}
-	m.Index = int(idx)
-	return m, nil
+	return m, d.done()
 }
 
 // fileEnd closes one file: its full size and BLAKE3 hash.
@@ -202,17 +205,10 @@ func (m fileEnd) append(b []byte) []byte {
 
 func decodeFileEnd(p []byte) (m fileEnd, err error) {
 	d := dec{b: p}
-	idx := d.uvarint()
+	m.Index = d.index()
 	m.Size = d.size()
 	m.Hash = d.hash()
-	if err := d.done(); err != nil {
-		return m, err
-	}
-	if idx > MaxEntries {
-		return m, errors.New("file index out of range")
-	}
-	m.Index = int(idx)
-	return m, nil
+	return m, d.done()
 }
 
 // summary is what END (sender) and RECEIPT (receiver) carry: how many files
@@ -332,12 +328,6 @@ func decodeStop(p []byte) (m stop, err error) {
 // decodeAck reads the index of the last file now in place.
 func decodeAck(p []byte) (int, error) {
 	d := dec{b: p}
-	v := d.uvarint()
-	if err := d.done(); err != nil {
-		return 0, err
-	}
-	if v > MaxEntries {
-		return 0, errors.New("acknowledged index out of range")
-	}
-	return int(v), nil
+	idx := d.index()
+	return idx, d.done()
 }
