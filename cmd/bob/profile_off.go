@@ -1,0 +1,6 @@
+//go:build !bobprofile
+
+package main
+
+// startProfile does nothing in release builds; see profile.go.
+func startProfile() (stop func()) { return func() {} }
