@@ -340,13 +340,26 @@ type fileSink struct {
 	f     *os.File
 	pos   int64
 	holes bool
+	// writeback is where the last startWriteback hint ended; noWriteback
+	// is set once the system turned the hint down.
+	writeback   int64
+	noWriteback bool
 }
+
+// writebackChunk is how much a sink writes between two writeback hints:
+// large enough that the hint costs nothing, small enough that the final
+// fsync has little left to do.
+const writebackChunk = 8 << 20
 
 func (s *fileSink) write(p []byte) error {
 	n, err := s.f.WriteAt(p, s.pos)
 	s.pos += int64(n)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", s.f.Name(), diskError(err))
+	}
+	if !s.noWriteback && s.pos-s.writeback >= writebackChunk {
+		s.noWriteback = !startWriteback(s.f, s.writeback, s.pos-s.writeback)
+		s.writeback = s.pos
 	}
 	return nil
 }
