@@ -60,6 +60,9 @@ type caseResult struct {
 	Relay    usage `json:"relay"`
 	// CPU seconds per GiB of payload.
 	CPUPerGiB cpuPerGiB `json:"cpu_s_per_gib"`
+	// RunsMBps holds RecvMBps of every measured run when there were
+	// several; the figures above are those of the median run.
+	RunsMBps []float64 `json:"runs_mb_per_s,omitempty"`
 }
 
 type cpuPerGiB struct {

@@ -44,6 +44,8 @@ type config struct {
 	bob         string // prebuilt bob binary; empty means build one
 	bobTags     string
 	ceilingRuns int
+	runs        int           // measured runs of each loopback case
+	warmup      bool          // one unmeasured run of each loopback case first
 	caseTimeout time.Duration // 0: derived from the size
 
 	// Set only when the binary re-executes itself as a ceiling process.
@@ -76,6 +78,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		seed:        1,
 		compress:    "auto",
 		ceilingRuns: 3,
+		runs:        3,
+		warmup:      true,
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,6 +100,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.bob, "bob", "", "use this bob binary instead of building ./cmd/bob")
 	fs.StringVar(&c.bobTags, "bob-tags", "", "build tags for building bob")
 	fs.IntVar(&c.ceilingRuns, "ceiling-runs", c.ceilingRuns, "how many times to measure the ceiling (the median is used)")
+	fs.IntVar(&c.runs, "runs", c.runs, "how many times to measure each loopback case (the run with the median MB/s is reported)")
+	fs.BoolVar(&c.warmup, "warmup", c.warmup, "run each loopback case once, unmeasured, before measuring it")
 	fs.DurationVar(&c.caseTimeout, "case-timeout", 0, "give up on a case after this long (default: from the size)")
 	fs.StringVar(&c.internal.role, "internal-role", "", "internal: run as a ceiling process (source, proxy, sink) or as the spawner of a measured command (spawn)")
 	fs.StringVar(&c.internal.addr, "internal-addr", "", "internal: address to connect to")
@@ -135,6 +141,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.ceilingRuns < 1 || c.ceilingRuns > 20 {
 		return config{}, fmt.Errorf("-ceiling-runs must be between 1 and 20, not %d", c.ceilingRuns)
+	}
+	if c.runs < 1 || c.runs > 20 {
+		return config{}, fmt.Errorf("-runs must be between 1 and 20, not %d", c.runs)
 	}
 	if c.caseTimeout < 0 {
 		return config{}, fmt.Errorf("-case-timeout must not be negative")

@@ -76,16 +76,18 @@ func TestParseArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.size != 1<<30 || !slices.Equal(c.cases, allCases) || c.smallFiles != 10000 || c.compress != "auto" || c.netns || c.keep {
+	if c.size != 1<<30 || !slices.Equal(c.cases, allCases) || c.smallFiles != 10000 || c.compress != "auto" || c.netns || c.keep ||
+		c.runs != 3 || !c.warmup {
 		t.Errorf("defaults = %+v", c)
 	}
 
-	c, err = parseArgs([]string{"--size", "64MiB", "--cases", "random,compressible", "--out", "r.json", "--keep", "--netns", "-files", "50", "--compress", "off"}, io.Discard)
+	c, err = parseArgs([]string{"--size", "64MiB", "--cases", "random,compressible", "--out", "r.json", "--keep", "--netns", "-files", "50", "--compress", "off",
+		"--runs", "5", "--warmup=false"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.size != 64<<20 || !slices.Equal(c.cases, []string{caseRandom, caseCompressible}) || c.out != "r.json" ||
-		!c.keep || !c.netns || c.smallFiles != 50 || c.compress != "off" {
+		!c.keep || !c.netns || c.smallFiles != 50 || c.compress != "off" || c.runs != 5 || c.warmup {
 		t.Errorf("parsed = %+v", c)
 	}
 
@@ -96,6 +98,8 @@ func TestParseArgs(t *testing.T) {
 		{"--compress", "max"},
 		{"--files", "0"},
 		{"--ceiling-runs", "0"},
+		{"--runs", "0"},
+		{"--runs", "21"},
 		{"--case-timeout", "-1s"},
 		{"extra"},
 		{"--no-such-flag"},

@@ -21,6 +21,8 @@ type result struct {
 	Size     int64          `json:"size"`
 	Seed     uint64         `json:"seed"`
 	Compress string         `json:"compress"`
+	Runs     int            `json:"runs"`   // measured runs of each loopback case
+	Warmup   bool           `json:"warmup"` // an unmeasured run of each loopback case came first
 	Ceiling  *ceilingResult `json:"ceiling,omitempty"`
 	Cases    []caseResult   `json:"cases"`
 	Targets  []target       `json:"targets"`
@@ -183,6 +185,23 @@ func writeTable(w io.Writer, r *result) error {
 		return err
 	}
 	b.WriteString("MB/s: payload (decimal MB) / receiver start → exit; MB/s*: / sender start → both exited.\n")
+	if r.Runs > 1 || r.Warmup {
+		warm := ""
+		if r.Warmup {
+			warm = "after one unmeasured warm-up run, "
+		}
+		fmt.Fprintf(&b, "Loopback cases: %sthe median of %d runs by MB/s.", warm, r.Runs)
+		for _, c := range r.Cases {
+			if len(c.RunsMBps) > 1 {
+				runs := make([]string, len(c.RunsMBps))
+				for i, v := range c.RunsMBps {
+					runs[i] = fmt.Sprintf("%.0f", v)
+				}
+				fmt.Fprintf(&b, " %s: %s.", c.Name, strings.Join(runs, ", "))
+			}
+		}
+		b.WriteString("\n")
+	}
 	for _, f := range failures {
 		fmt.Fprintf(&b, "FAILED %s\n", f)
 	}

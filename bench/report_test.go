@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,46 @@ func TestMedian(t *testing.T) {
 	}
 	if got := mbps(1, 0); got != 0 {
 		t.Errorf("mbps over no time = %v", got)
+	}
+}
+
+func TestRunMedian(t *testing.T) {
+	// Runs are numbered from 1; run 0 is the warm-up.
+	speeds := []float64{0: 999, 1: 300, 2: 100, 3: 200}
+	var ran []int
+	run := func(n int) caseResult {
+		ran = append(ran, n)
+		return caseResult{OK: true, RecvMBps: speeds[n], Files: n}
+	}
+	got := runMedian(3, true, run)
+	if !slices.Equal(ran, []int{0, 1, 2, 3}) {
+		t.Errorf("ran %v, want the warm-up then three runs", ran)
+	}
+	if got.Files != 3 || got.RecvMBps != 200 {
+		t.Errorf("reported the run %+v, want the median run (3, 200 MB/s)", got)
+	}
+	if !slices.Equal(got.RunsMBps, []float64{100, 200, 300}) {
+		t.Errorf("runs = %v", got.RunsMBps)
+	}
+
+	ran = nil
+	if got := runMedian(1, false, run); !slices.Equal(ran, []int{1}) || got.RunsMBps != nil || got.RecvMBps != 300 {
+		t.Errorf("one run without warm-up: ran %v, got %+v", ran, got)
+	}
+
+	failAt := func(bad int) func(int) caseResult {
+		return func(n int) caseResult {
+			if n == bad {
+				return caseResult{Error: "boom"}
+			}
+			return caseResult{OK: true, RecvMBps: 1}
+		}
+	}
+	if got := runMedian(3, true, failAt(0)); got.OK || got.Error != "warm-up run: boom" {
+		t.Errorf("failed warm-up reported as %+v", got)
+	}
+	if got := runMedian(3, true, failAt(2)); got.OK || got.Error != "boom" {
+		t.Errorf("failed second run reported as %+v", got)
 	}
 }
 
