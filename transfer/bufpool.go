@@ -1,30 +1,42 @@
 package transfer
 
+import "sync"
+
 // bufPool is a bounded free list of equal-sized buffers. Unlike sync.Pool it
 // keeps its buffers across garbage collections, so a steady transfer
 // allocates nothing per record, and it never holds more than its capacity.
+// It is a stack: the buffer handed out is the one freed last, still in the
+// CPU's cache, where a queue would cycle through every buffer and make
+// each record's decryption or hashing start with cache misses.
 type bufPool struct {
-	free chan *[]byte
+	mu   sync.Mutex
+	free []*[]byte
+	keep int
 	size int
 }
 
 func newBufPool(size, keep int) *bufPool {
-	return &bufPool{free: make(chan *[]byte, keep), size: size}
+	return &bufPool{free: make([]*[]byte, 0, keep), keep: keep, size: size}
 }
 
 func (p *bufPool) get() *[]byte {
-	select {
-	case b := <-p.free:
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
 		return b
-	default:
-		b := make([]byte, p.size)
-		return &b
 	}
+	p.mu.Unlock()
+	b := make([]byte, p.size)
+	return &b
 }
 
 func (p *bufPool) put(b *[]byte) {
-	select {
-	case p.free <- b:
-	default:
+	p.mu.Lock()
+	if len(p.free) < p.keep {
+		p.free = append(p.free, b)
 	}
+	p.mu.Unlock()
 }
