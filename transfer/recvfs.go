@@ -38,6 +38,9 @@ type disk struct {
 
 	batch      []pendingCommit
 	batchBytes int64
+	// directBuf is the aligned buffer of direct writes, shared by the
+	// files in turn (one is written at a time); see fileSink.
+	directBuf []byte
 }
 
 type pathState struct {
@@ -332,51 +335,17 @@ func (d *disk) open(idx int, offset int64, h *blake3.Hasher) (s sink, skipped bo
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), unwrapPathError(err))
 	}
-	return &fileSink{f: f}, false, nil
+	return newFileSink(f, e.Size, &d.directBuf), false, nil
 }
-
-// fileSink writes a part file; runs of zero blocks become holes.
-type fileSink struct {
-	f     *os.File
-	pos   int64
-	holes bool
-	// writeback is where the last startWriteback hint ended; noWriteback
-	// is set once the system turned the hint down.
-	writeback   int64
-	noWriteback bool
-}
-
-// writebackChunk is how much a sink writes between two writeback hints:
-// large enough that the hint costs nothing, small enough that the final
-// fsync has little left to do.
-const writebackChunk = 8 << 20
-
-func (s *fileSink) write(p []byte) error {
-	n, err := s.f.WriteAt(p, s.pos)
-	s.pos += int64(n)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", s.f.Name(), diskError(err))
-	}
-	if !s.noWriteback && s.pos-s.writeback >= writebackChunk {
-		s.noWriteback = !startWriteback(s.f, s.writeback, s.pos-s.writeback)
-		s.writeback = s.pos
-	}
-	return nil
-}
-
-func (s *fileSink) zeros(n int) error {
-	s.pos += int64(n)
-	s.holes = true
-	return nil
-}
-
-func (s *fileSink) Close() error { return s.f.Close() }
 
 // commit queues a verified file for syncing and renaming; it returns the
 // indexes of files now in place.
 func (d *disk) commit(cur *incoming, size int64) ([]int, error) {
 	pc := pendingCommit{idx: cur.idx, size: size}
 	if fs, ok := cur.sink.(*fileSink); ok {
+		if err := fs.finish(); err != nil {
+			return nil, err
+		}
 		pc.f, pc.holes = fs.f, fs.holes
 		cur.sink = nil // owned by the batch now
 	}

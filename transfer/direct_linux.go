@@ -1,0 +1,39 @@
+package transfer
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// errInvalid is what a file system that refuses a direct write returns.
+var errInvalid = syscall.EINVAL
+
+// setDirect turns O_DIRECT on or off for f.
+func setDirect(f *os.File, on bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		flags, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			serr = err
+			return
+		}
+		if on {
+			flags |= unix.O_DIRECT
+		} else {
+			flags &^= unix.O_DIRECT
+		}
+		_, serr = unix.FcntlInt(fd, unix.F_SETFL, flags)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+func addressOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
