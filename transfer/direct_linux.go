@@ -2,14 +2,10 @@ package transfer
 
 import (
 	"os"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// errInvalid is what a file system that refuses a direct write returns.
-var errInvalid = syscall.EINVAL
 
 // setDirect turns O_DIRECT on or off for f.
 func setDirect(f *os.File, on bool) error {

@@ -5,10 +5,7 @@ package transfer
 import (
 	"errors"
 	"os"
-	"syscall"
 )
-
-var errInvalid = syscall.EINVAL
 
 // setDirect: direct I/O is used on Linux only; elsewhere files are written
 // through the page cache.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // fileSink writes a part file; runs of zero blocks become holes.
@@ -100,7 +101,7 @@ func (s *fileSink) flushDirect() error {
 	}
 	at := s.pos - int64(len(s.direct))
 	if _, err := s.f.WriteAt(s.direct[:whole], at); err != nil {
-		if !errors.Is(err, errInvalid) {
+		if !errors.Is(err, syscall.EINVAL) {
 			return s.writeError(err)
 		}
 		// The file system took the flag but not the write: carry on
