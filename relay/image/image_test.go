@@ -256,4 +256,11 @@ func TestRunScript(t *testing.T) {
 	if out, err := exec.Command("sh", "-n", p).CombinedOutput(); err != nil {
 		t.Errorf("run.sh is not valid sh: %v\n%s", err, out)
 	}
+	// A wrong BOB_ACCEL stops the script before qemu is looked for.
+	cmd := exec.Command("sh", p)
+	cmd.Env = append(os.Environ(), "BOB_ACCEL=fast")
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 || !strings.Contains(string(out), "BOB_ACCEL must be auto, kvm or tcg") {
+		t.Errorf("BOB_ACCEL=fast: exit %d, %q", code, out)
+	}
 }

@@ -67,7 +67,8 @@ func qemuArgs(l launch) []string {
 }
 
 // runScript is the launch script written next to the image. It boots the
-// image with KVM when /dev/kvm is usable and by emulation otherwise.
+// image with KVM when /dev/kvm is usable and by emulation otherwise, unless
+// BOB_ACCEL says which.
 func runScript() string {
 	l := launch{
 		Kernel:      `$here/vmlinuz`,
@@ -91,6 +92,9 @@ func runScript() string {
 #   BOB_NET           network setting (default ` + defaultNet + `;
 #                     static: "bob.ip=10.0.2.15/24 bob.gw=10.0.2.2")
 #   BOB_MEMORY        guest memory in MiB (default 128)
+#   BOB_ACCEL         kvm, tcg (emulation) or auto (default: KVM when
+#                     /dev/kvm is usable; tcg where KVM is offered but
+#                     cannot run the guest, as under some nested setups)
 # The console is this terminal; Ctrl-A X quits qemu.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,11 +103,16 @@ metrics_port=${BOB_METRICS_PORT:-9100}
 relay_flags=${BOB_RELAY_FLAGS:-` + defaultRelayFlags + `}
 net=${BOB_NET:-` + defaultNet + `}
 memory=${BOB_MEMORY:-128}
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	set -- ` + shellWords(kvmAccel) + `
-else
-	set -- ` + shellWords(tcgAccel) + `
+accel=${BOB_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+	accel=tcg
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; fi
 fi
+case $accel in
+kvm) set -- ` + shellWords(kvmAccel) + ` ;;
+tcg) set -- ` + shellWords(tcgAccel) + ` ;;
+*) echo "run.sh: BOB_ACCEL must be auto, kvm or tcg, not $accel" >&2; exit 2 ;;
+esac
 exec qemu-system-x86_64`)
 	for _, a := range qemuArgs(l) {
 		b.WriteString(" \\\n\t\"" + a + "\"")

@@ -182,18 +182,44 @@ type vm struct {
 	monitor        io.Writer // qemu's stdin: the console, and Ctrl-A c for the monitor
 	started        time.Time
 	exited         chan struct{}
+	kill           func() // kills qemu and waits for it
+}
+
+// kvmBootTimeout is how long a boot with KVM may take before the test
+// gives up on KVM: a working KVM boots the image in about a second, while
+// nested virtualisation can offer /dev/kvm and then fail to run the guest
+// (qemu aborting on an MSR it cannot set, or a guest that never starts).
+const kvmBootTimeout = 15 * time.Second
+
+// bootReady boots the image as the launch script does, with KVM where
+// /dev/kvm can be opened and by emulation otherwise or if KVM cannot run
+// it, and waits until the relay in the guest answers.
+func bootReady(t *testing.T, ctx context.Context, qemu string, r result, netSetting string) *vm {
+	t.Helper()
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+		f.Close()
+		kctx, cancel := context.WithTimeout(ctx, kvmBootTimeout)
+		v := bootVM(t, qemu, r, netSetting, kvmAccel)
+		err := v.ready(kctx)
+		cancel()
+		if err == nil {
+			return v
+		}
+		v.kill()
+		t.Logf("KVM did not boot the image (%v); booting it by emulation instead. The KVM attempt's console:\n%s", err, v.console.String())
+	}
+	v := bootVM(t, qemu, r, netSetting, tcgAccel)
+	if err := v.ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // bootVM starts the image under qemu with the launch script's command
 // line. qemu is killed when the test ends, whatever happened.
-func bootVM(t *testing.T, qemu string, r result, netSetting string) *vm {
+func bootVM(t *testing.T, qemu string, r result, netSetting string, accel []string) *vm {
 	t.Helper()
 	relayPort, metricsPort := freePort(t), freePort(t)
-	accel := tcgAccel
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
-		accel = kvmAccel
-	}
 	args := qemuArgs(launch{
 		Kernel:      filepath.Join(r.Dir, "vmlinuz"),
 		Initrd:      filepath.Join(r.Dir, "initramfs"),
@@ -227,9 +253,12 @@ func bootVM(t *testing.T, qemu string, r result, netSetting string) *vm {
 		cmd.Wait() //nolint:errcheck // qemu is killed; its exit status says nothing
 		close(v.exited)
 	}()
-	t.Cleanup(func() {
+	v.kill = func() {
 		cmd.Process.Kill() //nolint:errcheck // it may have exited already
 		<-v.exited
+	}
+	t.Cleanup(func() {
+		v.kill()
 		if t.Failed() || testing.Verbose() {
 			t.Logf("guest console:\n%s", v.console.String())
 		}
@@ -237,25 +266,24 @@ func bootVM(t *testing.T, qemu string, r result, netSetting string) *vm {
 	return v
 }
 
-// waitReady waits until the relay in the guest answers a real rendezvous:
+// ready waits until the relay in the guest answers a real rendezvous:
 // qemu accepts forwarded connections before anything listens in the guest,
 // so a TCP connect proves nothing.
-func (v *vm) waitReady(t *testing.T, ctx context.Context) {
-	t.Helper()
+func (v *vm) ready(ctx context.Context) error {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		select {
 		case <-v.exited:
-			t.Fatalf("qemu exited before the relay was ready (last probe: %v)", lastErr)
+			return fmt.Errorf("qemu exited before the relay was ready (last probe: %v)", lastErr)
 		default:
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("the relay in the VM was not ready after %s and %d probes: %v",
+			return fmt.Errorf("the relay in the VM was not ready after %s and %d probes: %v",
 				time.Since(v.started).Round(time.Millisecond), attempt, lastErr)
 		}
 		lastErr = probe(ctx, v.relay)
 		if lastErr == nil {
-			return
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -298,8 +326,7 @@ func TestApplianceVM(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		defer cancel()
-		v := bootVM(t, qemu, r, defaultNet)
-		v.waitReady(t, ctx)
+		v := bootReady(t, ctx, qemu, r, defaultNet)
 		t.Logf("relay in the VM ready %s after qemu started", time.Since(v.started).Round(time.Millisecond))
 		v.expectConsole(t, `msg="network up" iface=eth0 addr=10.0.2.15/24`, "by=dhcp")
 
@@ -331,8 +358,7 @@ func TestApplianceVM(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		defer cancel()
-		v := bootVM(t, qemu, r, "bob.ip=10.0.2.15/24 bob.gw=10.0.2.2")
-		v.waitReady(t, ctx)
+		v := bootReady(t, ctx, qemu, r, "bob.ip=10.0.2.15/24 bob.gw=10.0.2.2")
 		v.expectConsole(t, `msg="network up" iface=eth0 addr=10.0.2.15/24 gw=10.0.2.2`, "by=static")
 		sent, received, _ := transfer(t, ctx, v.relay, 1<<20)
 		if sent != received {
