@@ -51,13 +51,16 @@ type item struct {
 	typ byte
 	ctl []byte // control record payload (file start/end, end)
 
-	buf   *[]byte // pooled; (*buf)[0] is reserved for the block kind, data at [1:1+n]
+	// buf is pooled: (*buf)[0] is reserved for the record type and [1] for
+	// the block kind, data at [2:2+n], so that the whole record is one
+	// slice the channel can seal without copying it.
+	buf   *[]byte
 	n     int
 	zero  bool
 	wait  bool // compression must finish before the writer sends (mode "on")
 	state atomic.Int32
 	done  chan struct{} // nil if not queued for compression
-	out   []byte        // compressed record payload, nil if not worth it
+	out   []byte        // compressed record, laid out as buf; nil if not worth it
 	comp  *[]byte       // pooled buffer behind out
 	probe *atomic.Bool  // the file's "incompressible" flag
 }
@@ -358,7 +361,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			want = int(min(int64(want), holeAt-size))
 		}
 		buf := p.bufs.get()
-		data := (*buf)[1 : 1+want]
+		data := (*buf)[2 : 2+want]
 		var n int
 		var err error
 		if stream {
@@ -451,9 +454,9 @@ func (p *pipeline) compress(ctx context.Context) error {
 		}
 		comp := p.bufs.get()
 		began := time.Now()
-		out := p.enc.EncodeAll((*it.buf)[1:1+it.n], append((*comp)[:0], blockZstd))
+		out := p.enc.EncodeAll((*it.buf)[2:2+it.n], append((*comp)[:1], blockZstd))
 		p.link.compressed(it.n, time.Since(began))
-		if worthIt(it.n, len(out)-1) && len(out) <= MaxRecordPayload {
+		if worthIt(it.n, len(out)-2) && len(out)-1 <= MaxRecordPayload {
 			it.out, it.comp = out, comp
 			it.probe.Store(false)
 		} else {
@@ -493,13 +496,14 @@ func (p *pipeline) writeLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		payload, err := p.blockPayload(ctx, it)
+		rec, err := p.blockRecord(ctx, it)
 		if err != nil {
 			return err
 		}
+		rec[0] = recData
 		began := time.Now()
-		err = p.send(recData, payload)
-		p.link.sent(len(payload), time.Since(began))
+		err = p.s.c.writeRecord(rec, len(p.ordered) > 0)
+		p.link.sent(len(rec)-1, time.Since(began))
 		p.bufs.put(it.buf)
 		if it.comp != nil {
 			p.bufs.put(it.comp)
@@ -520,10 +524,12 @@ func (p *pipeline) send(typ byte, payload []byte) error {
 	return p.s.c.write(typ, payload)
 }
 
-func (p *pipeline) blockPayload(ctx context.Context, it *item) ([]byte, error) {
+// blockRecord returns the record of a data block: a free byte for the
+// record type, then the payload.
+func (p *pipeline) blockRecord(ctx context.Context, it *item) ([]byte, error) {
 	b := *it.buf
 	if it.zero {
-		return binary.AppendUvarint(append(b[:0], blockZero), uint64(it.n)), nil
+		return binary.AppendUvarint(append(b[:1], blockZero), uint64(it.n)), nil
 	}
 	// On a slow link the writer waits for the compressor (which always
 	// comes: every such block is in the work queue); on a fast one it takes
@@ -538,8 +544,8 @@ func (p *pipeline) blockPayload(ctx context.Context, it *item) ([]byte, error) {
 			return it.out, nil
 		}
 	}
-	b[0] = blockRaw
-	return b[:1+it.n], nil
+	b[1] = blockRaw
+	return b[:2+it.n], nil
 }
 
 // pumpReader reads a stream (standard input) in its own goroutine so that

@@ -140,6 +140,39 @@ func (c *conn) writeMore(typ byte, p []byte) error {
 	return rb.BufferRecord(typ, p)
 }
 
+// plainRecordBuffer is a Channel that seals a record from where it lies
+// (secure.Conn): see writeRecord.
+type plainRecordBuffer interface {
+	BufferPlainRecord(rec []byte) error
+	Flush() error
+}
+
+// writeRecord sends a record held as rec[0] = type, rec[1:] = payload, like
+// writeMore when more follow and like write otherwise. A Channel that can
+// seal it where it lies saves copying the payload.
+func (c *conn) writeRecord(rec []byte, more bool) error {
+	pb, ok := c.ch.(plainRecordBuffer)
+	if !ok {
+		if more {
+			return c.writeMore(rec[0], rec[1:])
+		}
+		return c.write(rec[0], rec[1:])
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closedW {
+		return errors.New("write after end of stream")
+	}
+	c.wireOut.Add(int64(len(rec) - 1))
+	if err := pb.BufferPlainRecord(rec); err != nil {
+		return err
+	}
+	if more {
+		return nil
+	}
+	return pb.Flush()
+}
+
 // closeWrite sends the end record once.
 func (c *conn) closeWrite() error {
 	c.wmu.Lock()

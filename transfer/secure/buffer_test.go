@@ -2,6 +2,7 @@ package secure
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -38,6 +39,7 @@ func TestBufferedRecords(t *testing.T) {
 		typ      byte
 		payload  []byte
 		buffered bool
+		plain    bool // buffered with BufferPlainRecord
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	var sent []rec
@@ -46,11 +48,24 @@ func TestBufferedRecords(t *testing.T) {
 		if i%7 == 0 {
 			n = MaxPayload
 		}
-		sent = append(sent, rec{byte(1 + rng.IntN(255)), randomBytes(uint64(i), n), i%50 != 49})
+		buffered := i%50 != 49
+		sent = append(sent, rec{byte(1 + rng.IntN(255)), randomBytes(uint64(i), n), buffered, buffered && i%3 == 1})
 	}
 	errc := make(chan error, 1)
 	go func() {
 		for _, rc := range sent {
+			if rc.plain {
+				whole := append([]byte{rc.typ}, rc.payload...)
+				if err := s.BufferPlainRecord(whole); err != nil {
+					errc <- err
+					return
+				}
+				if whole[0] != rc.typ || !bytes.Equal(whole[1:], rc.payload) {
+					errc <- errors.New("BufferPlainRecord changed the record it was given")
+					return
+				}
+				continue
+			}
 			write := s.WriteRecord
 			if rc.buffered {
 				write = s.BufferRecord
@@ -127,5 +142,12 @@ func TestBufferRecordLimits(t *testing.T) {
 	}
 	if err := s.BufferRecord(1, make([]byte, MaxPayload+1)); err == nil {
 		t.Fatal("an oversized record was buffered")
+	}
+	oversized := make([]byte, 1+MaxPayload+1)
+	oversized[0] = 1
+	for _, rec := range [][]byte{nil, {0, 'x'}, oversized} {
+		if err := s.BufferPlainRecord(rec); err == nil {
+			t.Fatalf("BufferPlainRecord took a record of %d bytes", len(rec))
+		}
 	}
 }

@@ -152,32 +152,65 @@ func checkRecord(typ byte, payload []byte) error {
 	return nil
 }
 
-// sealRecord seals [typ][payload] in place at the end of wbuf, writing
-// the buffer first if the frame would not fit.
-func (c *Conn) sealRecord(typ byte, payload []byte) error {
-	if c.werr != nil {
-		return c.werr
+// BufferPlainRecord is BufferRecord for a record held in one slice: rec[0]
+// is its type and rec[1:] its payload. It seals rec from where it lies
+// into the write buffer, where BufferRecord first copies the payload
+// there; rec is not changed. A sender that reads data into a buffer with a
+// byte free before it saves that copy of every byte.
+func (c *Conn) BufferPlainRecord(rec []byte) error {
+	if len(rec) == 0 {
+		return errors.New("secure: a record needs at least its type")
 	}
+	if err := checkRecord(rec[0], rec[1:]); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	frame, nonce, err := c.reserveFrame(len(rec))
+	if err != nil {
+		return err
+	}
+	c.send.aead.Seal(frame[2:2], nonce, rec, nil)
+	return nil
+}
+
+// sealRecord seals [typ][payload] in place at the end of wbuf.
+func (c *Conn) sealRecord(typ byte, payload []byte) error {
 	n := 1 + len(payload)
+	frame, nonce, err := c.reserveFrame(n)
+	if err != nil {
+		return err
+	}
+	frame[2] = typ
+	copy(frame[3:], payload)
+	c.send.aead.Seal(frame[2:2], nonce, frame[2:2+n], nil)
+	return nil
+}
+
+// reserveFrame appends to wbuf the frame of a record of n plaintext bytes
+// (its length prefix set, its ciphertext to be sealed into frame[2:]),
+// writing the buffer first if the frame would not fit, and returns it with
+// the record's nonce.
+func (c *Conn) reserveFrame(n int) (frame, nonce []byte, err error) {
+	if c.werr != nil {
+		return nil, nil, c.werr
+	}
 	size := 2 + n + tagSize
 	if len(c.wbuf)+size > cap(c.wbuf) {
 		if err := c.flush(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	start := len(c.wbuf)
-	frame := c.wbuf[start : start+size]
-	binary.BigEndian.PutUint16(frame, uint16(n+tagSize))
-	frame[2] = typ
-	copy(frame[3:], payload)
-	nonce, err := c.send.next()
+	nonce, err = c.send.next()
 	if err != nil {
 		c.werr = err
-		return err
+		return nil, nil, err
 	}
-	c.send.aead.Seal(frame[2:2], nonce, frame[2:2+n], nil)
+	start := len(c.wbuf)
 	c.wbuf = c.wbuf[:start+size]
-	return nil
+	frame = c.wbuf[start : start+size]
+	binary.BigEndian.PutUint16(frame, uint16(n+tagSize))
+	return frame, nonce, nil
 }
 
 // flush writes wbuf with one Write call.
