@@ -241,7 +241,11 @@ func runMedian(runs int, warmup bool, run func(n int) caseResult) caseResult {
 
 func reportCase(progress func(string, ...any), c caseResult) {
 	if c.OK {
-		progress("  %.0f MB/s, first byte %.0f ms, %.0f files/s", c.RecvMBps, c.FirstByteMs, c.FilesPerSec)
+		files := "" // files/s of a single file says nothing
+		if c.Files > 1 {
+			files = fmt.Sprintf(", %.0f files/s", c.FilesPerSec)
+		}
+		progress("  %.0f MB/s, first byte %.0f ms%s", c.RecvMBps, c.FirstByteMs, files)
 	} else {
 		progress("  FAILED: %s", c.Error)
 	}
