@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -146,4 +147,33 @@ func chunked(b []byte, n int) []sinkStep {
 		b = b[k:]
 	}
 	return out
+}
+
+// Random runs of writes and holes of every size and alignment, through a
+// sink in direct mode, leave exactly the bytes written.
+func TestFileSinkDirectRandomRuns(t *testing.T) {
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		var steps []sinkStep
+		total := 0
+		for total < directMinSize+directBufSize {
+			switch k := rng.IntN(10); {
+			case k == 0: // a hole, often whole blocks
+				n := 1 + rng.IntN(3*directAlign)
+				if rng.IntN(2) == 0 {
+					n = directAlign * (1 + rng.IntN(20))
+				}
+				steps = append(steps, sinkStep{zeros: n})
+				total += n
+			default:
+				n := 1 + rng.IntN(BlockSize)
+				steps = append(steps, sinkStep{data: randBytes(seed<<32|uint64(len(steps)), n)})
+				total += n
+			}
+		}
+		got, want, _ := runSink(t, steps)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: the file (%d bytes) differs from what was written (%d bytes)", seed, len(got), len(want))
+		}
+	}
 }
