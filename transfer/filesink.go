@@ -87,6 +87,11 @@ func (s *fileSink) writeDirect(p []byte) error {
 			if err := s.flushDirect(); err != nil {
 				return err
 			}
+			if s.direct == nil {
+				// The file system refused direct writes: the rest goes
+				// the ordinary way.
+				return s.write(p)
+			}
 		}
 	}
 	return nil
