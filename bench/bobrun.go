@@ -84,9 +84,10 @@ type bobRunner struct {
 
 // keepOutputFiles is the file count from which a run's received files stay
 // until the whole benchmark ends (the work directory is removed then).
-// ext4 avoids reusing an inode freed in the last 30 seconds by probing each
-// candidate, so creating 10,000 files just after deleting 10,000 cost the
-// next run twice the CPU: the benchmark would be measuring its own clean-up.
+// ext4 avoids reusing an inode freed in the last one to six minutes by
+// probing each candidate, so creating 10,000 files just after deleting
+// 10,000 cost the next run several times the CPU: the benchmark would be
+// measuring its own clean-up.
 const keepOutputFiles = 100
 
 // runCase moves in through a fresh relay and measures it. Every process it
