@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
-	"github.com/zeebo/blake3"
 )
 
 // fakePeer drives the protocol directly from a test.
@@ -93,7 +92,7 @@ func (p fakePeer) fileData(idx int, data []byte) {
 }
 
 func (p fakePeer) fileEnd(idx int, size int64, data []byte) {
-	p.send(recFileEnd, fileEnd{Index: idx, Size: size, Hash: blake3.Sum256(data)}.append(nil))
+	p.send(recFileEnd, fileEnd{Index: idx, Size: size, Sum: checksum(data)}.append(nil))
 }
 
 // finish ends the fake stream and reads until the real side's end.
@@ -235,7 +234,7 @@ func TestHostileNamesAllowed(t *testing.T) {
 		for i, n := range names {
 			p.fileData(i, []byte(n))
 			p.fileEnd(i, int64(len(n)), []byte(n))
-			d.add(fileEnd{Index: i, Size: int64(len(n)), Hash: blake3.Sum256([]byte(n))})
+			d.add(fileEnd{Index: i, Size: int64(len(n)), Sum: checksum([]byte(n))})
 		}
 		p.send(recEnd, d.summary().append(nil))
 	})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/klauspost/compress/zstd"
-	"github.com/zeebo/blake3"
 )
 
 // ReceiveOptions says where received files go and who decides.
@@ -242,7 +241,7 @@ type incoming struct {
 	idx     int
 	e       *entry
 	size    int64 // bytes of the file so far (including a resumed prefix)
-	h       *blake3.Hasher
+	h       fileSum
 	sink    sink
 	skipped bool // held complete already: no data may come
 }
@@ -350,7 +349,7 @@ func (r *receiver) resumedBytes() int64 {
 func (r *receiver) startFile(st fileStart) (*incoming, error) {
 	e := &r.offer.Entries[st.Index]
 	r.filesStarted++
-	cur := &incoming{idx: st.Index, e: e, h: blake3.New()}
+	cur := &incoming{idx: st.Index, e: e, h: newFileSum()}
 	if st.Offset > e.Size || (st.Offset > 0 && e.Kind != kindFile) {
 		return nil, protocolError("%q starts at byte %d, beyond what it has", safeterm.Escape(e.Path), st.Offset)
 	}
@@ -434,14 +433,12 @@ func (r *receiver) endFile(cur *incoming, p []byte) error {
 	if end.Size != cur.size || (e.Kind != kindStream && end.Size != e.Size) {
 		return verifyError("%q: announced %d bytes, received %d", safeterm.Escape(e.Path), max(e.Size, end.Size), cur.size)
 	}
-	var got [HashSize]byte
+	got := cur.h.sum()
 	if cur.skipped {
-		got = r.disk.claimed[cur.idx].Hash
-	} else {
-		cur.h.Sum(got[:0])
+		got = r.disk.held[cur.idx]
 	}
-	if got != end.Hash {
-		return verifyError("%q does not match the sender's hash; it was kept as %s", safeterm.Escape(e.Path), safeterm.Escape(e.Path+partSuffix))
+	if got != end.Sum {
+		return verifyError("%q does not match the sender's checksum; it was kept as %s", safeterm.Escape(e.Path), safeterm.Escape(e.Path+partSuffix))
 	}
 	r.digest.add(end)
 	switch s := cur.sink.(type) {

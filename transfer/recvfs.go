@@ -33,8 +33,9 @@ type disk struct {
 
 	state     []pathState
 	claimed   map[int]resumeClaim
-	resumable int64 // bytes expected to be reused, before hashing
-	resumed   int64 // bytes actually reused (the sender agreed)
+	held      map[int][SumSize]byte // checksums of complete files claimed
+	resumable int64                 // bytes expected to be reused, before hashing
+	resumed   int64                 // bytes actually reused (the sender agreed)
 
 	batch      []pendingCommit
 	batchBytes int64
@@ -69,7 +70,7 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim)}, nil
+	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte)}, nil
 }
 
 func (d *disk) close() {
@@ -267,7 +268,15 @@ func (d *disk) claims() ([]resumeClaim, error) {
 			continue
 		}
 		h := blake3.New()
-		n, err := d.hashPrefix(name, have, h, buf)
+		var w io.Writer = h
+		var fs fileSum
+		if st.candidate {
+			// A complete file is not sent again; FILE_END's checksum is
+			// checked against this one.
+			fs = newFileSum()
+			w = io.MultiWriter(h, fs)
+		}
+		n, err := d.hashPrefix(name, have, w, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -278,6 +287,9 @@ func (d *disk) claims() ([]resumeClaim, error) {
 		c := resumeClaim{Index: i, Have: have}
 		h.Sum(c.Hash[:0])
 		d.claimed[i] = c
+		if st.candidate {
+			d.held[i] = fs.sum()
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -298,7 +310,7 @@ func (d *disk) hashPrefix(name string, n int64, h io.Writer, buf []byte) (int64,
 
 // open prepares file idx for data from offset on. It returns the sink, or
 // with skipped set when the whole file is already in place.
-func (d *disk) open(idx int, offset int64, h *blake3.Hasher) (s sink, skipped bool, err error) {
+func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err error) {
 	e := &d.o.Entries[idx]
 	st := &d.state[idx]
 	claim, claimed := d.claimed[idx]
@@ -312,7 +324,7 @@ func (d *disk) open(idx int, offset int64, h *blake3.Hasher) (s sink, skipped bo
 		if err != nil {
 			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), unwrapPathError(err))
 		}
-		// Re-read the prefix: the hasher must continue from its state.
+		// Re-read the prefix: the checksum covers the whole file.
 		n, err := io.CopyBuffer(h, io.LimitReader(f, offset), make([]byte, 256<<10))
 		if err == nil && n != offset {
 			err = errors.New("it shrank")

@@ -20,7 +20,7 @@ import (
 // The sender's data path is a pipeline of goroutines joined by bounded
 // channels, all owned by one group:
 //
-//	produce (read + hash, in file order) ──ordered──────────────▶ writeLoop ─▶ Channel
+//	produce (read + checksum, in file order) ──ordered──────────────▶ writeLoop ─▶ Channel
 //	            └──────────────work──▶ compress ×N (fills items) ─┘
 //
 // A block queued for compression sits in both queues. In auto mode the
@@ -298,7 +298,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		defer f.Close()
 		r = f
 	}
-	h := blake3.New()
+	h := newFileSum()
 	var offset int64
 	if claim, ok := p.s.claims[idx]; ok {
 		same, err := p.checkPrefix(f, h, claim)
@@ -407,17 +407,17 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			return fileEnd{}, err
 		}
 	}
-	end := fileEnd{Index: idx, Size: size}
-	h.Sum(end.Hash[:0])
+	end := fileEnd{Index: idx, Size: size, Sum: h.sum()}
 	return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
 }
 
-// checkPrefix hashes the first claim.Have bytes of f into h and reports
-// whether they match the receiver's claim.
-func (p *pipeline) checkPrefix(f *os.File, h *blake3.Hasher, claim resumeClaim) (bool, error) {
+// checkPrefix reads the first claim.Have bytes of f into the file checksum
+// and reports whether their BLAKE3 hash matches the receiver's claim.
+func (p *pipeline) checkPrefix(f *os.File, fs fileSum, claim resumeClaim) (bool, error) {
 	buf := p.bufs.get()
 	defer p.bufs.put(buf)
-	n, err := io.CopyBuffer(h, io.LimitReader(f, claim.Have), (*buf)[:BlockSize])
+	h := blake3.New()
+	n, err := io.CopyBuffer(io.MultiWriter(h, fs), io.LimitReader(f, claim.Have), (*buf)[:BlockSize])
 	if err != nil {
 		return false, err
 	}
@@ -612,7 +612,7 @@ func (d *digest) add(e fileEnd) {
 	n := binary.PutUvarint(b[:], uint64(e.Index))
 	n += binary.PutUvarint(b[n:], uint64(e.Size))
 	d.h.Write(b[:n])
-	d.h.Write(e.Hash[:])
+	d.h.Write(e.Sum[:])
 }
 
 func (d *digest) summary() summary {

@@ -29,7 +29,7 @@ const (
 	recAccept    byte = 4  // receiver: accepted; count of resume claims
 	recFileStart byte = 5  // sender: index, offset, compression
 	recData      byte = 6  // sender: one block of the current file
-	recFileEnd   byte = 7  // sender: index, size, whole-file hash
+	recFileEnd   byte = 7  // sender: index, size, whole-file checksum
 	recEnd       byte = 8  // sender: all files sent; totals and digest
 	recAck       byte = 9  // receiver: files up to this index are in place
 	recReceipt   byte = 10 // receiver: totals and digest of what it verified
@@ -46,10 +46,11 @@ const (
 // BlockSize is the most file bytes one data record stands for.
 const BlockSize = MaxRecordPayload - 1
 
-// HashSize is the size of the BLAKE3 hashes in the protocol.
+// HashSize is the size of the BLAKE3 hashes in resume claims and summaries.
 const HashSize = 32
 
-const protocolVersion = 1
+// protocolVersion 2: FILE_END carries an XXH3-128 checksum (1: BLAKE3).
+const protocolVersion = 2
 
 var errShort = errors.New("record truncated")
 
@@ -190,29 +191,29 @@ func decodeFileStart(p []byte) (m fileStart, err error) {
 	return m, d.done()
 }
 
-// fileEnd closes one file: its full size and BLAKE3 hash.
+// fileEnd closes one file: its full size and checksum (see checksum.go).
 type fileEnd struct {
 	Index int
 	Size  int64
-	Hash  [HashSize]byte
+	Sum   [SumSize]byte
 }
 
 func (m fileEnd) append(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(m.Index))
 	b = binary.AppendUvarint(b, uint64(m.Size))
-	return append(b, m.Hash[:]...)
+	return append(b, m.Sum[:]...)
 }
 
 func decodeFileEnd(p []byte) (m fileEnd, err error) {
 	d := dec{b: p}
 	m.Index = d.index()
 	m.Size = d.size()
-	m.Hash = d.hash()
+	copy(m.Sum[:], d.bytes(SumSize))
 	return m, d.done()
 }
 
 // summary is what END (sender) and RECEIPT (receiver) carry: how many files
-// and bytes, and a digest over every file's index, size and hash in order.
+// and bytes, and a digest over every file's index, size and checksum in order.
 type summary struct {
 	Files  int64
 	Bytes  int64
