@@ -146,7 +146,7 @@ func BenchmarkFileSink(b *testing.B) {
 				}
 				s := &fileSink{f: f}
 				if mode == "direct" {
-					s = newFileSink(f, size, &buf)
+					s = newFileSink(f, size, &buf, nil)
 				}
 				for p := data; len(p) > 0; {
 					n := min(len(p), MaxRecordPayload-1)

@@ -9,14 +9,23 @@ import "sync"
 // CPU's cache, where a queue would cycle through every buffer and make
 // each record's decryption or hashing start with cache misses.
 type bufPool struct {
-	mu   sync.Mutex
-	free []*[]byte
-	keep int
-	size int
+	mu    sync.Mutex
+	free  []*[]byte
+	keep  int
+	size  int
+	align int // address alignment of new buffers; 0 for any
 }
 
 func newBufPool(size, keep int) *bufPool {
 	return &bufPool{free: make([]*[]byte, 0, keep), keep: keep, size: size}
+}
+
+// newAlignedBufPool is newBufPool for buffers whose addresses are
+// multiples of align.
+func newAlignedBufPool(size, keep, align int) *bufPool {
+	p := newBufPool(size, keep)
+	p.align = align
+	return p
 }
 
 func (p *bufPool) get() *[]byte {
@@ -29,7 +38,12 @@ func (p *bufPool) get() *[]byte {
 		return b
 	}
 	p.mu.Unlock()
-	b := make([]byte, p.size)
+	var b []byte
+	if p.align > 1 {
+		b = alignedBuffer(p.size, p.align)
+	} else {
+		b = make([]byte, p.size)
+	}
 	return &b
 }
 

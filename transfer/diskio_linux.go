@@ -63,3 +63,18 @@ func control(f *os.File, fn func(fd int) error) error {
 }
 
 func addressOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// writeVectorAt writes the buffers of v, in order, at offset off of f with
+// one pwritev.
+func writeVectorAt(f *os.File, v [][]byte, off int64) (n int, err error) {
+	err = control(f, func(fd int) error {
+		var werr error
+		for {
+			n, werr = unix.Pwritev(fd, v, off)
+			if werr != unix.EINTR {
+				return werr
+			}
+		}
+	})
+	return max(n, 0), err // -1 on error
+}

@@ -26,3 +26,15 @@ func startWriteback(*os.File, int64, int64) bool { return false }
 func setDirect(*os.File, bool) error { return errors.ErrUnsupported }
 
 func addressOf([]byte) uintptr { return 0 }
+
+// writeVectorAt writes the buffers of v, in order, at offset off of f.
+func writeVectorAt(f *os.File, v [][]byte, off int64) (n int, err error) {
+	for _, b := range v {
+		m, err := f.WriteAt(b, off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

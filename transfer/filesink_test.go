@@ -2,23 +2,64 @@ package transfer
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
-// sinkStep is one call on a sink: data to write, or a run of zeros.
+// sinkStep is one call on a sink: data to write, or a run of zeros. held
+// data is passed as the receiver passes records: in a pooled record
+// buffer, at the offset the channel decrypts data to, through hold.
 type sinkStep struct {
 	data  []byte
 	zeros int
+	held  bool
+}
+
+// testRecords hands out record buffers as the receiver's channel does and
+// counts those not given back.
+type testRecords struct {
+	pool *bufPool
+	out  int
+	kept int // records the sink kept rather than copied
+}
+
+func newTestRecords() *testRecords {
+	return &testRecords{pool: newAlignedBufPool(recvLead+1+MaxRecordPayload, 64, directAlign)}
+}
+
+// hold passes p to s in a record buffer.
+func (r *testRecords) hold(s *fileSink, p []byte) error {
+	b := r.pool.get()
+	r.out++
+	data := (*b)[recvLead+2:]
+	data = data[:copy(data, p)]
+	kept, err := s.hold(data, b)
+	if kept {
+		r.kept++
+	} else {
+		r.release(b)
+	}
+	return err
+}
+
+func (r *testRecords) release(b *[]byte) {
+	r.out--
+	r.pool.put(b)
+}
+
+func (r *testRecords) sink(f *os.File, size int64, buf *[]byte) *fileSink {
+	return newFileSink(f, size, buf, r.release)
 }
 
 // runSink feeds steps to a new sink of a file of their total size and
 // returns the file's content after finish, and whether it began in direct
 // mode.
-func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool) {
+func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool, kept int) {
 	t.Helper()
 	for _, st := range steps {
 		want = append(want, st.data...)
@@ -30,13 +71,17 @@ func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool) {
 		t.Fatal(err)
 	}
 	var buf []byte
-	s := newFileSink(f, int64(len(want)), &buf)
+	recs := newTestRecords()
+	s := recs.sink(f, int64(len(want)), &buf)
 	defer s.Close()
-	direct = s.direct != nil
+	direct = s.directOn
 	for _, st := range steps {
-		if st.data != nil {
+		switch {
+		case st.held:
+			err = recs.hold(s, st.data)
+		case st.data != nil:
 			err = s.write(st.data)
-		} else {
+		default:
 			err = s.zeros(st.zeros)
 		}
 		if err != nil {
@@ -46,16 +91,20 @@ func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool) {
 	if err := s.finish(); err != nil {
 		t.Fatal(err)
 	}
-	if s.direct != nil {
+	if s.directOn {
 		t.Error("still in direct mode after finish")
 	}
+	if recs.out != 0 {
+		t.Errorf("%d record buffers not given back after finish", recs.out)
+	}
+	kept = recs.kept
 	if err := f.Truncate(int64(len(want))); err != nil { // as commit does for holes
 		t.Fatal(err)
 	}
 	if got, err = os.ReadFile(path); err != nil {
 		t.Fatal(err)
 	}
-	return got, want, direct
+	return got, want, direct, kept
 }
 
 // directSupported says whether the file system of t's temporary folder
@@ -86,14 +135,32 @@ func TestFileSinkDirect(t *testing.T) {
 		{"hole at odd offset", append(append(chunked(big[:12345], 4000), sinkStep{zeros: 8192}), chunked(big[12345:], 65536)...)},
 		{"ends with a hole", append(chunked(big, 65536), sinkStep{zeros: 3 * directAlign})},
 		{"small file", chunked(big[:directMinSize-1], 65518)},
+		{"held records", heldChunks(big, sendBlockSize)},
+		{"held small file", heldChunks(big[:directMinSize-1], sendBlockSize)},
+		{"held and copied", append(append(heldChunks(big[:3*directBufSize], sendBlockSize), chunked(big[3*directBufSize:directMinSize], 65518)...), heldChunks(big[directMinSize:], sendBlockSize)...)},
+		{"held odd records", heldChunks(big, 65517)},
+		{"held around an aligned hole", append(append(heldChunks(big[:2*directBufSize], sendBlockSize), sinkStep{zeros: 3 * directAlign}), heldChunks(big[2*directBufSize:], sendBlockSize)...)},
+		{"held around an odd hole", append(append(heldChunks(big[:2*directBufSize], sendBlockSize), sinkStep{zeros: 1000}), heldChunks(big[2*directBufSize:], sendBlockSize)...)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, want, direct := runSink(t, c.steps)
+			got, want, direct, kept := runSink(t, c.steps)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
 			}
 			if wantDirect := supported && len(want) >= directMinSize; direct != wantDirect {
 				t.Errorf("direct mode = %v for a file of %d bytes, want %v", direct, len(want), wantDirect)
+			}
+			// Aligned records of a direct-mode file go to the disk
+			// without a copy; anything else is copied.
+			allHeld := true
+			for _, st := range c.steps {
+				allHeld = allHeld && (st.held || st.zeros > 0)
+			}
+			if direct && allHeld && !strings.Contains(c.name, "odd") && kept < len(c.steps)/2 {
+				t.Errorf("the sink kept %d of %d aligned records; the rest were copied", kept, len(c.steps))
+			}
+			if (!direct || !allHeld) && !strings.Contains(c.name, "held") && kept != 0 {
+				t.Errorf("the sink kept %d records out of direct mode", kept)
 			}
 		})
 	}
@@ -109,14 +176,29 @@ func TestFileSinkDirectAbortLeavesPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf []byte
-	s := newFileSink(f, int64(len(data))*2, &buf)
-	for _, st := range chunked(data, 65518) {
-		if err := s.write(st.data); err != nil {
+	recs := newTestRecords()
+	s := recs.sink(f, int64(len(data))*2, &buf)
+	// Copied records, then held ones: both kinds are pending at the cut.
+	half := directMinSize / 2
+	for _, st := range append(chunked(data[:half+100], 65518), heldChunks(data[half+100:], sendBlockSize)...) {
+		if st.held && len(st.data)%directAlign != 0 {
+			st.held = false
+		}
+		var err error
+		if st.held {
+			err = recs.hold(s, st.data)
+		} else {
+			err = s.write(st.data)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if recs.out != 0 {
+		t.Errorf("%d record buffers not given back by Close", recs.out)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
@@ -137,6 +219,15 @@ func TestAlignedBuffer(t *testing.T) {
 			t.Fatalf("buffer at %#x is not aligned to %d", addressOf(b), directAlign)
 		}
 	}
+}
+
+// heldChunks is chunked with every step held.
+func heldChunks(b []byte, n int) []sinkStep {
+	steps := chunked(b, n)
+	for i := range steps {
+		steps[i].held = true
+	}
+	return steps
 }
 
 func chunked(b []byte, n int) []sinkStep {
@@ -165,13 +256,20 @@ func TestFileSinkDirectRandomRuns(t *testing.T) {
 				}
 				steps = append(steps, sinkStep{zeros: n})
 				total += n
+			case k < 5: // a record as a peer might send it: held if it can be
+				n := 1 + rng.IntN(BlockSize)
+				if rng.IntN(2) == 0 {
+					n = directAlign * (1 + rng.IntN(BlockSize/directAlign))
+				}
+				steps = append(steps, sinkStep{data: randBytes(seed<<32|uint64(len(steps)), n), held: true})
+				total += n
 			default:
 				n := 1 + rng.IntN(BlockSize)
 				steps = append(steps, sinkStep{data: randBytes(seed<<32|uint64(len(steps)), n)})
 				total += n
 			}
 		}
-		got, want, _ := runSink(t, steps)
+		got, want, _, _ := runSink(t, steps)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("seed %d: the file (%d bytes) differs from what was written (%d bytes)", seed, len(got), len(want))
 		}
@@ -179,40 +277,73 @@ func TestFileSinkDirectRandomRuns(t *testing.T) {
 }
 
 // A file system may take O_DIRECT and then refuse the writes (EINVAL).
-// A buffer off the alignment makes Linux do just that: the sink must carry
+// Misaligned memory makes Linux do just that: for copied data, a copy
+// buffer off the alignment; for held records, the sink's alignment check
+// lowered so that a misaligned record reaches pwritev. The sink must carry
 // on with ordinary writes and lose nothing.
 func TestFileSinkDirectRefused(t *testing.T) {
 	if !directSupported(t) {
 		t.Skip("this file system refuses O_DIRECT outright; the refusal path after accepting it cannot be provoked here")
 	}
-	path := filepath.Join(t.TempDir(), "f.bob-part")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	want := randBytes(8, directMinSize+999)
+	for _, held := range []bool{false, true} {
+		t.Run(fmt.Sprintf("held=%v", held), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f.bob-part")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var buf []byte
+			recs := newTestRecords()
+			s := recs.sink(f, int64(len(want)), &buf)
+			if !s.directOn {
+				t.Fatal("a large new file is not in direct mode")
+			}
+			if held {
+				s.align = 1
+			} else {
+				misaligned := alignedBuffer(directBufSize+1, directAlign)[1:]
+				s.direct, s.directBuf = misaligned[:0], &misaligned
+			}
+			for _, st := range chunked(want, 65517) {
+				if held {
+					err = recs.hold(s, st.data)
+				} else {
+					err = s.write(st.data)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s.directOn {
+				t.Error("still in direct mode after the file system refused a direct write")
+			}
+			if err := s.finish(); err != nil {
+				t.Fatal(err)
+			}
+			if recs.out != 0 {
+				t.Errorf("%d record buffers not given back", recs.out)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
+			}
+		})
 	}
-	defer f.Close()
-	if err := setDirect(f, true); err != nil {
-		t.Fatal(err)
-	}
-	misaligned := alignedBuffer(directBufSize+1, directAlign)[1:]
-	s := &fileSink{f: f, direct: misaligned[:0]}
-	want := randBytes(8, 3*directBufSize+999)
-	for _, st := range chunked(want, 65518) {
-		if err := s.write(st.data); err != nil {
-			t.Fatal(err)
+}
+
+func TestSkipBytes(t *testing.T) {
+	v := [][]byte{[]byte("abc"), []byte("de"), []byte("fghi")}
+	for n, want := range []string{"abcdefghi", "bcdefghi", "cdefghi", "defghi", "efghi", "fghi", "ghi", "hi", "i", ""} {
+		if got := string(bytes.Join(skipBytes(v, n), nil)); got != want {
+			t.Errorf("skipBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if s.direct != nil {
-		t.Error("still in direct mode after the file system refused a direct write")
-	}
-	if err := s.finish(); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
+	if string(bytes.Join(v, nil)) != "abcdefghi" {
+		t.Error("skipBytes changed its input")
 	}
 }

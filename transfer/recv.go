@@ -86,6 +86,7 @@ func (r *receiver) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		d.release = r.c.bufs.put
 		r.disk = d
 		if err := d.plan(); err != nil {
 			return err
@@ -271,7 +272,7 @@ func (r *receiver) receiveData(ctx context.Context) error {
 		}
 		switch m.typ {
 		case recData:
-			err = r.onData(cur, m.p, &zbuf)
+			err = r.onData(cur, &m, &zbuf)
 		case recFileStart:
 			var st fileStart
 			st, err = decodeFileStart(m.p)
@@ -369,7 +370,10 @@ func (r *receiver) startFile(st fileStart) (*incoming, error) {
 	return cur, nil
 }
 
-func (r *receiver) onData(cur *incoming, p []byte, zbuf *[]byte) error {
+// onData takes one data record. A direct-mode file sink may keep the
+// record's buffer (m.buf is then nil).
+func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
+	p := m.p
 	if cur == nil {
 		return protocolError("data outside a file")
 	}
@@ -418,6 +422,13 @@ func (r *receiver) onData(cur *incoming, p []byte, zbuf *[]byte) error {
 		return cur.sink.zeros(zeros)
 	}
 	cur.h.Write(data)
+	if fs, ok := cur.sink.(*fileSink); ok && p[0] == blockRaw {
+		kept, err := fs.hold(data, m.buf)
+		if kept {
+			m.buf = nil
+		}
+		return err
+	}
 	return cur.sink.write(data)
 }
 

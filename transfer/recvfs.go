@@ -42,6 +42,8 @@ type disk struct {
 	// directBuf is the aligned buffer of direct writes, shared by the
 	// files in turn (one is written at a time); see fileSink.
 	directBuf []byte
+	// release gives back the record buffers a direct-mode sink held.
+	release func(*[]byte)
 }
 
 type pathState struct {
@@ -347,7 +349,7 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), unwrapPathError(err))
 	}
-	return newFileSink(f, e.Size, &d.directBuf), false, nil
+	return newFileSink(f, e.Size, &d.directBuf, d.release), false, nil
 }
 
 // commit queues a verified file for syncing and renaming; it returns the

@@ -65,6 +65,8 @@ func TestRoundTripOverSecureChannel(t *testing.T) {
 	writeFile(t, filepath.Join(src, "set", "random.bin"), randBytes(21, 3*BlockSize+777), 0o644)
 	writeFile(t, filepath.Join(src, "set", "text.txt"), compressible(5*BlockSize+3), 0o644)
 	writeFile(t, filepath.Join(src, "set", "empty"), nil, 0o644)
+	// Large enough for direct writes, with a partial last disk block.
+	writeFile(t, filepath.Join(src, "set", "large.bin"), randBytes(24, directMinSize+3*directAlign+999), 0o644)
 	// Zero blocks in the middle of data: sent as lengths, not bytes.
 	zeros := append(append(randBytes(22, 1000), make([]byte, 2*BlockSize)...), randBytes(23, 5000)...)
 	writeFile(t, filepath.Join(src, "set", "zeros.bin"), zeros, 0o644)

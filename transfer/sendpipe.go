@@ -37,6 +37,18 @@ const (
 	sparseMin    = 1 << 20 // files at least this large are checked for holes
 )
 
+// sendBlockSize is how many file bytes the sender puts in a data record: the
+// most that fits (BlockSize) rounded down to whole disk blocks, so that a
+// receiver can write each record's data with direct I/O as it stands.
+const sendBlockSize = BlockSize / directAlign * directAlign
+
+// blockDataAt is where a block's data starts in the sender's buffers: a cache
+// line boundary. The kernel copies file pages into a buffer more than three
+// times faster when the destination is aligned (measured on AMD EPYC:
+// 0.15 s against 0.53 s of system time per GiB), and the sender's blocks
+// start on page boundaries of the file.
+const blockDataAt = 64
+
 // zeroBlock is compared against to find all-zero blocks (sparse files).
 var zeroBlock [BlockSize]byte
 
@@ -51,9 +63,9 @@ type item struct {
 	typ byte
 	ctl []byte // control record payload (file start/end, end)
 
-	// buf is pooled: (*buf)[0] is reserved for the record type and [1] for
-	// the block kind, data at [2:2+n], so that the whole record is one
-	// slice the channel can seal without copying it.
+	// buf is pooled: data at [blockDataAt:blockDataAt+n], the two bytes before it
+	// reserved for the record type and the block kind, so that the whole
+	// record is one slice the channel can seal without copying it.
 	buf   *[]byte
 	n     int
 	zero  bool
@@ -92,7 +104,7 @@ func (s *sender) stream(ctx context.Context) error {
 		mode:    mode,
 		ordered: make(chan *item, orderedDepth),
 		work:    make(chan *item, workDepth),
-		bufs:    newBufPool(MaxRecordPayload+1024, 2*(orderedDepth+workDepth)+8),
+		bufs:    newAlignedBufPool(blockDataAt+MaxRecordPayload+1024, 2*(orderedDepth+workDepth)+8, blockDataAt),
 	}
 	p.lastEnded.Store(-1)
 	ncomp := 0
@@ -332,9 +344,9 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 	sparse := f != nil && e.Size-offset >= sparseMin
 	dataAt, holeAt := size, size
 	for blockNo := 0; ; blockNo++ {
-		want := BlockSize
+		want := sendBlockSize
 		if !stream {
-			want = int(min(int64(BlockSize), e.Size-size))
+			want = int(min(int64(sendBlockSize), e.Size-size))
 			if want == 0 {
 				break
 			}
@@ -361,7 +373,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			want = int(min(int64(want), holeAt-size))
 		}
 		buf := p.bufs.get()
-		data := (*buf)[2 : 2+want]
+		data := (*buf)[blockDataAt : blockDataAt+want]
 		var n int
 		var err error
 		if stream {
@@ -454,7 +466,7 @@ func (p *pipeline) compress(ctx context.Context) error {
 		}
 		comp := p.bufs.get()
 		began := time.Now()
-		out := p.enc.EncodeAll((*it.buf)[2:2+it.n], append((*comp)[:1], blockZstd))
+		out := p.enc.EncodeAll((*it.buf)[blockDataAt:blockDataAt+it.n], append((*comp)[:1], blockZstd))
 		p.link.compressed(it.n, time.Since(began))
 		if worthIt(it.n, len(out)-2) && len(out)-1 <= MaxRecordPayload {
 			it.out, it.comp = out, comp
@@ -527,7 +539,7 @@ func (p *pipeline) send(typ byte, payload []byte) error {
 // blockRecord returns the record of a data block: a free byte for the
 // record type, then the payload.
 func (p *pipeline) blockRecord(ctx context.Context, it *item) ([]byte, error) {
-	b := *it.buf
+	b := (*it.buf)[blockDataAt-2:]
 	if it.zero {
 		return binary.AppendUvarint(append(b[:1], blockZero), uint64(it.n)), nil
 	}
