@@ -1,7 +1,9 @@
 package transfer
 
 import (
+	"math/bits"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -64,17 +66,37 @@ func control(f *os.File, fn func(fd int) error) error {
 
 func addressOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-// writeVectorAt writes the buffers of v, in order, at offset off of f with
-// one pwritev.
-func writeVectorAt(f *os.File, v [][]byte, off int64) (n int, err error) {
-	err = control(f, func(fd int) error {
-		var werr error
-		for {
-			n, werr = unix.Pwritev(fd, v, off)
-			if werr != unix.EINTR {
-				return werr
-			}
+// vectorWriter writes buffers with pwritev. It keeps its iovec array
+// between writes: a transfer makes a thousand of them per GiB, and the
+// garbage of allocating one each time showed as the receiver's memory
+// growing with the size of the file.
+type vectorWriter struct{ iov []unix.Iovec }
+
+// writeAt writes the buffers of v, in order, at offset off of f.
+func (w *vectorWriter) writeAt(f *os.File, v [][]byte, off int64) (int, error) {
+	w.iov = w.iov[:0]
+	for _, b := range v {
+		if len(b) > 0 {
+			iov := unix.Iovec{Base: &b[0]}
+			iov.SetLen(len(b))
+			w.iov = append(w.iov, iov)
 		}
-	})
-	return max(n, 0), err // -1 on error
+	}
+	if len(w.iov) == 0 {
+		return 0, nil
+	}
+	lo, hi := uintptr(off), uintptr(uint64(off)>>(bits.UintSize-1)>>1)
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_PWRITEV, f.Fd(), uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)), lo, hi, 0)
+		runtime.KeepAlive(f)
+		switch errno {
+		case 0:
+			clear(w.iov) // no pointers into record buffers kept
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		}
+		clear(w.iov)
+		return 0, errno
+	}
 }

@@ -27,8 +27,12 @@ func setDirect(*os.File, bool) error { return errors.ErrUnsupported }
 
 func addressOf([]byte) uintptr { return 0 }
 
-// writeVectorAt writes the buffers of v, in order, at offset off of f.
-func writeVectorAt(f *os.File, v [][]byte, off int64) (n int, err error) {
+// vectorWriter writes buffers one after the other (direct writes, which
+// gather them on Linux, are not used elsewhere).
+type vectorWriter struct{}
+
+// writeAt writes the buffers of v, in order, at offset off of f.
+func (vectorWriter) writeAt(f *os.File, v [][]byte, off int64) (n int, err error) {
 	for _, b := range v {
 		m, err := f.WriteAt(b, off+int64(n))
 		n += m

@@ -37,7 +37,8 @@ type fileSink struct {
 	heldBufs  []*[]byte
 	heldBytes int
 	release   func(*[]byte) // gives a held record buffer back
-	align     int           // directAlign; lowered by tests to provoke refusals
+	vectors   vectorWriter
+	align     int // directAlign; lowered by tests to provoke refusals
 
 	// writeback is where the last startWriteback hint ended; noWriteback
 	// is set once the system turned the hint down.
@@ -114,7 +115,7 @@ func (s *fileSink) flushHeld() error {
 	at := s.pos - int64(s.heldBytes)
 	rest := s.held
 	for len(rest) > 0 {
-		n, err := writeVectorAt(s.f, rest, at)
+		n, err := s.vectors.writeAt(s.f, rest, at)
 		at += int64(n)
 		rest = skipBytes(rest, n)
 		switch {

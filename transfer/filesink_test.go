@@ -347,3 +347,39 @@ func TestSkipBytes(t *testing.T) {
 		t.Error("skipBytes changed its input")
 	}
 }
+
+// A direct-mode receiver makes a vectored write per megabyte: after the
+// first, they must not allocate, or the garbage shows as memory growing
+// with the size of the file.
+func TestVectorWriterDoesNotAllocate(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bufs := make([][]byte, 18)
+	for i := range bufs {
+		bufs[i] = randBytes(uint64(i), sendBlockSize)
+	}
+	var w vectorWriter
+	var off int64
+	write := func() {
+		n, err := w.writeAt(f, bufs, off)
+		if err != nil || n != len(bufs)*sendBlockSize {
+			t.Fatalf("wrote %d bytes: %v", n, err)
+		}
+		off += int64(n)
+	}
+	write()
+	if allocs := testing.AllocsPerRun(10, write); allocs != 0 && runtime.GOOS == "linux" {
+		t.Errorf("%v allocations per vectored write", allocs)
+	}
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Repeat(bytes.Join(bufs, nil), 12)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
+	}
+}
