@@ -56,6 +56,45 @@ func (r *testRecords) sink(f *os.File, size int64, buf *[]byte) *fileSink {
 	return newFileSink(f, size, buf, r.release)
 }
 
+// feed makes the calls of steps on s.
+func (r *testRecords) feed(t *testing.T, s *fileSink, steps []sinkStep) {
+	t.Helper()
+	for _, st := range steps {
+		var err error
+		switch {
+		case st.held:
+			err = r.hold(s, st.data)
+		case st.data != nil:
+			err = s.write(st.data)
+		default:
+			err = s.zeros(st.zeros)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkReturned fails t if record buffers are still out after what.
+func (r *testRecords) checkReturned(t *testing.T, what string) {
+	t.Helper()
+	if r.out != 0 {
+		t.Errorf("%d record buffers not given back %s", r.out, what)
+	}
+}
+
+// sameFile fails t unless the file at path holds want.
+func sameFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
+	}
+}
+
 // runSink feeds steps to a new sink of a file of their total size and
 // returns the file's content after finish, and whether it began in direct
 // mode.
@@ -75,28 +114,14 @@ func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool, kep
 	s := recs.sink(f, int64(len(want)), &buf)
 	defer s.Close()
 	direct = s.directOn
-	for _, st := range steps {
-		switch {
-		case st.held:
-			err = recs.hold(s, st.data)
-		case st.data != nil:
-			err = s.write(st.data)
-		default:
-			err = s.zeros(st.zeros)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	recs.feed(t, s, steps)
 	if err := s.finish(); err != nil {
 		t.Fatal(err)
 	}
 	if s.directOn {
 		t.Error("still in direct mode after finish")
 	}
-	if recs.out != 0 {
-		t.Errorf("%d record buffers not given back after finish", recs.out)
-	}
+	recs.checkReturned(t, "after finish")
 	kept = recs.kept
 	if err := f.Truncate(int64(len(want))); err != nil { // as commit does for holes
 		t.Fatal(err)
@@ -180,26 +205,11 @@ func TestFileSinkDirectAbortLeavesPrefix(t *testing.T) {
 	s := recs.sink(f, int64(len(data))*2, &buf)
 	// Copied records, then held ones: both kinds are pending at the cut.
 	half := directMinSize / 2
-	for _, st := range append(chunked(data[:half+100], 65518), heldChunks(data[half+100:], sendBlockSize)...) {
-		if st.held && len(st.data)%directAlign != 0 {
-			st.held = false
-		}
-		var err error
-		if st.held {
-			err = recs.hold(s, st.data)
-		} else {
-			err = s.write(st.data)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	recs.feed(t, s, append(chunked(data[:half+100], 65518), heldChunks(data[half+100:], sendBlockSize)...))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if recs.out != 0 {
-		t.Errorf("%d record buffers not given back by Close", recs.out)
-	}
+	recs.checkReturned(t, "by Close")
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -306,32 +316,19 @@ func TestFileSinkDirectRefused(t *testing.T) {
 				misaligned := alignedBuffer(directBufSize+1, directAlign)[1:]
 				s.direct, s.directBuf = misaligned[:0], &misaligned
 			}
-			for _, st := range chunked(want, 65517) {
-				if held {
-					err = recs.hold(s, st.data)
-				} else {
-					err = s.write(st.data)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			steps := chunked(want, 65517)
+			if held {
+				steps = heldChunks(want, 65517)
 			}
+			recs.feed(t, s, steps)
 			if s.directOn {
 				t.Error("still in direct mode after the file system refused a direct write")
 			}
 			if err := s.finish(); err != nil {
 				t.Fatal(err)
 			}
-			if recs.out != 0 {
-				t.Errorf("%d record buffers not given back", recs.out)
-			}
-			got, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
-			}
+			recs.checkReturned(t, "after finish")
+			sameFile(t, path, want)
 		})
 	}
 }
@@ -374,12 +371,5 @@ func TestVectorWriterDoesNotAllocate(t *testing.T) {
 	if allocs := testing.AllocsPerRun(10, write); allocs != 0 && runtime.GOOS == "linux" {
 		t.Errorf("%v allocations per vectored write", allocs)
 	}
-	got, err := os.ReadFile(f.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := bytes.Repeat(bytes.Join(bufs, nil), 12)
-	if !bytes.Equal(got, want) {
-		t.Fatalf("the file (%d bytes) differs from what was written (%d bytes)", len(got), len(want))
-	}
+	sameFile(t, f.Name(), bytes.Repeat(bytes.Join(bufs, nil), 12))
 }
