@@ -247,9 +247,13 @@ type incoming struct {
 	skipped bool // held complete already: no data may come
 }
 
-// sink is where a file's bytes go.
+// sink is where a file's bytes go. hold is write for bytes that lie in a
+// pooled record buffer b: a sink that can write them later without a copy
+// keeps b and reports so (fileSink in direct mode); others write p and
+// leave b to the caller.
 type sink interface {
 	write(p []byte) error
+	hold(p []byte, b *[]byte) (kept bool, err error)
 	zeros(n int) error
 }
 
@@ -422,14 +426,14 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 		return cur.sink.zeros(zeros)
 	}
 	cur.h.Write(data)
-	if fs, ok := cur.sink.(*fileSink); ok && p[0] == blockRaw {
-		kept, err := fs.hold(data, m.buf)
-		if kept {
-			m.buf = nil
-		}
-		return err
+	if p[0] != blockRaw {
+		return cur.sink.write(data) // decompressed into zbuf
 	}
-	return cur.sink.write(data)
+	kept, err := cur.sink.hold(data, m.buf)
+	if kept {
+		m.buf = nil
+	}
+	return err
 }
 
 func (r *receiver) endFile(cur *incoming, p []byte) error {
@@ -537,6 +541,8 @@ func (s *textSink) write(p []byte) error {
 
 func (s *textSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
 
+func (s *textSink) hold(p []byte, _ *[]byte) (bool, error) { return false, s.write(p) }
+
 type writerSink struct{ w io.Writer }
 
 func (s writerSink) write(p []byte) error {
@@ -547,6 +553,8 @@ func (s writerSink) write(p []byte) error {
 }
 
 func (s writerSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
+
+func (s writerSink) hold(p []byte, _ *[]byte) (bool, error) { return false, s.write(p) }
 
 // absDir is dir made absolute for display; on error dir itself.
 func absDir(dir string) string {
