@@ -4,6 +4,7 @@ package transfer
 
 import (
 	"errors"
+	"io"
 	"os"
 )
 
@@ -42,3 +43,6 @@ func (vectorWriter) writeAt(f *os.File, v [][]byte, off int64) (n int, err error
 	}
 	return n, nil
 }
+
+// sourceReader returns how the sender reads a file it sends.
+func sourceReader(f *os.File) io.Reader { return f }

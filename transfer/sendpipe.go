@@ -308,7 +308,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
 		}
 		defer f.Close()
-		r = f
+		r = sourceReader(f)
 	}
 	h := newFileSum()
 	var offset int64

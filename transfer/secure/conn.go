@@ -67,6 +67,7 @@ type Conn struct {
 	rerr     error
 
 	wmu  sync.Mutex
+	w    io.Writer // rw, written with raw system calls where it can be (rawio_linux.go)
 	send *halfDuplex
 	wbuf []byte // sealed frames not yet written; see BufferRecord
 	werr error
@@ -90,6 +91,7 @@ func newConn(rw io.ReadWriter, br *bufio.Reader, cipher string, sendKey, recvKey
 	}
 	return &Conn{
 		rw:           rw,
+		w:            withRawWrites(rw),
 		cipher:       cipher,
 		peerFeatures: peerFeatures,
 		br:           br,
@@ -218,7 +220,7 @@ func (c *Conn) flush() error {
 	if len(c.wbuf) == 0 {
 		return nil
 	}
-	_, err := c.rw.Write(c.wbuf)
+	_, err := c.w.Write(c.wbuf)
 	c.wbuf = c.wbuf[:0]
 	if err != nil {
 		c.werr = fmt.Errorf("secure: write: %w", err)

@@ -75,7 +75,7 @@ func Handshake(ctx context.Context, rw io.ReadWriter, cfg Config) (*Conn, error)
 		return nil, fmt.Errorf("secure: handshake: %w", err)
 	}
 	stop := interruptOnDone(ctx, rw)
-	h := &handshake{cfg: cfg, rw: rw, br: bufio.NewReaderSize(rw, readBufferSize)}
+	h := &handshake{cfg: cfg, rw: rw, br: bufio.NewReaderSize(withRawReads(rw), readBufferSize)}
 	var err error
 	if cfg.Role == Sender {
 		err = h.runSender()
