@@ -56,6 +56,21 @@ func (r *testRecords) sink(f *os.File, size int64, buf *[]byte) *fileSink {
 	return newFileSink(f, size, buf, r.release)
 }
 
+// newTestSink creates a part file in a temporary folder and its sink for a
+// file of size bytes; the file is closed when t ends.
+func newTestSink(t *testing.T, size int64) (s *fileSink, recs *testRecords, path string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "f.bob-part")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	var buf []byte
+	recs = newTestRecords()
+	return recs.sink(f, size, &buf), recs, path
+}
+
 // feed makes the calls of steps on s.
 func (r *testRecords) feed(t *testing.T, s *fileSink, steps []sinkStep) {
 	t.Helper()
@@ -104,14 +119,7 @@ func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool, kep
 		want = append(want, st.data...)
 		want = append(want, make([]byte, st.zeros)...)
 	}
-	path := filepath.Join(t.TempDir(), "f.bob-part")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf []byte
-	recs := newTestRecords()
-	s := recs.sink(f, int64(len(want)), &buf)
+	s, recs, path := newTestSink(t, int64(len(want)))
 	defer s.Close()
 	direct = s.directOn
 	recs.feed(t, s, steps)
@@ -123,10 +131,11 @@ func runSink(t *testing.T, steps []sinkStep) (got, want []byte, direct bool, kep
 	}
 	recs.checkReturned(t, "after finish")
 	kept = recs.kept
-	if err := f.Truncate(int64(len(want))); err != nil { // as commit does for holes
+	if err := s.f.Truncate(int64(len(want))); err != nil { // as commit does for holes
 		t.Fatal(err)
 	}
-	if got, err = os.ReadFile(path); err != nil {
+	got, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return got, want, direct, kept
@@ -195,14 +204,7 @@ func TestFileSinkDirect(t *testing.T) {
 // file must hold a clean prefix of the data, to resume from.
 func TestFileSinkDirectAbortLeavesPrefix(t *testing.T) {
 	data := randBytes(6, directMinSize+directBufSize/2)
-	path := filepath.Join(t.TempDir(), "f.bob-part")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf []byte
-	recs := newTestRecords()
-	s := recs.sink(f, int64(len(data))*2, &buf)
+	s, recs, path := newTestSink(t, int64(len(data))*2)
 	// Copied records, then held ones: both kinds are pending at the cut.
 	half := directMinSize / 2
 	recs.feed(t, s, append(chunked(data[:half+100], 65518), heldChunks(data[half+100:], sendBlockSize)...))
@@ -298,15 +300,7 @@ func TestFileSinkDirectRefused(t *testing.T) {
 	want := randBytes(8, directMinSize+999)
 	for _, held := range []bool{false, true} {
 		t.Run(fmt.Sprintf("held=%v", held), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "f.bob-part")
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			var buf []byte
-			recs := newTestRecords()
-			s := recs.sink(f, int64(len(want)), &buf)
+			s, recs, path := newTestSink(t, int64(len(want)))
 			if !s.directOn {
 				t.Fatal("a large new file is not in direct mode")
 			}
