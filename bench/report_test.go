@@ -45,9 +45,12 @@ func sampleResult() *result {
 		Size:     1 << 30,
 		Seed:     1,
 		Compress: "auto",
-		Ceiling:  &ceilingResult{Bytes: 1 << 30, MBps: 1000, Runs: []ceilingRun{{MBps: 990, Proxy: usage{CPUSeconds: 0.3}}, {MBps: 1000}, {MBps: 1010}}},
-		Cases:    []caseResult{random, compressible, small, slow},
-		Notes:    []string{"a note"},
+		Ceiling: &ceilingResult{Bytes: 1 << 30, MBps: 1000, Runs: []ceilingRun{
+			{MBps: 990, Source: usage{CPUSeconds: 0.6}, Proxy: usage{CPUSeconds: 0.9}, Sink: usage{CPUSeconds: 0.3}},
+			{MBps: 1000}, {MBps: 1010},
+		}},
+		Cases: []caseResult{random, compressible, small, slow},
+		Notes: []string{"a note"},
 	}
 }
 
@@ -104,6 +107,10 @@ func TestWriteTable(t *testing.T) {
 	for _, want := range []string{
 		"Test CPU · 2 cores", "go1.26",
 		"1000 MB/s, median of 990, 1000, 1010",
+		"CPU-s/GiB snd/proxy/rcv 0.20/0.30/0.10 = 0.60", // the mean of three runs
+		// 2 cores / (0.7 × 1000 MB/s in GiB/s) = 3.07 CPU-s per GiB
+		"cpu budget: 70% of the ceiling is 700 MB/s, which 2 cores reach only at ≤ 3.07 CPU-s/GiB",
+		"spent: ceiling 0.60, bob 1.70",
 		"random        loopback       1.00 GiB", // aligned columns
 		"70% ceil", "4.0× link",
 		"0.80/0.70/0.20 = 1.70", "20.0/22.0/12.0",
