@@ -107,7 +107,15 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 	if cfg.keep {
 		defer progress("kept the work directory %s", work)
 	} else {
-		defer os.RemoveAll(work)
+		defer func() {
+			if err := removeWorkDir(work); err != nil {
+				progress("removing the work directory: %v", err)
+			}
+		}()
+	}
+	if note := deletionsNote(filepath.Dir(work), began); note != "" && slices.Contains(cfg.cases, caseSmall) {
+		res.Notes = append(res.Notes, note)
+		progress("%s", note)
 	}
 	logDir := filepath.Join(work, "logs")
 	if err := os.Mkdir(logDir, 0o755); err != nil {
