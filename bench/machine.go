@@ -98,3 +98,13 @@ func cpuModel(cpuinfo string) string {
 	}
 	return fallback
 }
+
+// syncFS writes every dirty page of the file system that holds dir to disk.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
