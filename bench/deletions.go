@@ -55,7 +55,7 @@ func removeWorkDir(work string) error {
 }
 
 // deletionsNote warns when an earlier run's clean-up in parent is recent
-// enough to slow this run's file creation. A missing or unreadable record
+// enough at now, when the small-files case starts, to slow its file creation. A missing or unreadable record
 // means no warning: it is advice, not a measurement.
 func deletionsNote(parent string, now time.Time) string {
 	b, err := os.ReadFile(filepath.Join(parent, deletionsFile))
@@ -70,6 +70,6 @@ func deletionsNote(parent string, now time.Time) string {
 	if age < 0 || age >= deletionsWindow {
 		return ""
 	}
-	return fmt.Sprintf("an earlier run deleted %d files %s before this one started; ext4 without a journal skips inodes freed in the last 1–6 minutes when it creates files, so the small-files figure may be low: runs from %s on are clear of it",
+	return fmt.Sprintf("an earlier run deleted %d files %s before the small-files case started; ext4 without a journal skips inodes freed in the last 1–6 minutes when it creates files, so the small-files figure may be low: runs from %s on are clear of it",
 		d.Files, age.Round(time.Second), d.At.Add(deletionsWindow).Format("15:04:05"))
 }

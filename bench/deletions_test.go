@@ -31,7 +31,7 @@ func TestRemoveWorkDirRecordsDeletions(t *testing.T) {
 	}
 
 	note := deletionsNote(parent, time.Now().Add(90*time.Second))
-	for _, want := range []string{"deleted 1200 files 1m30s before", "ext4 without a journal", "small-files figure may be low"} {
+	for _, want := range []string{"deleted 1200 files 1m30s before the small-files case", "ext4 without a journal", "small-files figure may be low"} {
 		if !strings.Contains(note, want) {
 			t.Errorf("note lacks %q: %q", want, note)
 		}

@@ -113,10 +113,6 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 			}
 		}()
 	}
-	if note := deletionsNote(filepath.Dir(work), began); note != "" && slices.Contains(cfg.cases, caseSmall) {
-		res.Notes = append(res.Notes, note)
-		progress("%s", note)
-	}
 	logDir := filepath.Join(work, "logs")
 	if err := os.Mkdir(logDir, 0o755); err != nil {
 		return finish(err)
@@ -188,6 +184,12 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 			return finish(err)
 		}
 		in := inputs[name]
+		if name == caseSmall {
+			if note := deletionsNote(filepath.Dir(work), time.Now()); note != "" {
+				res.Notes = append(res.Notes, note)
+				progress("%s", note)
+			}
+		}
 		l, err := loopbackLink()
 		if err != nil {
 			return finish(err)
