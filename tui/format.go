@@ -42,39 +42,45 @@ func eta(remaining int64, rate float64) (d time.Duration, ok bool) {
 	return time.Duration(secs * float64(time.Second)), true
 }
 
-// speedMeter turns successive Progress events into a smoothed speed. It uses
-// the Elapsed time carried by the events, not a clock, so it is deterministic.
+// speedMeter turns successive Progress events into the speed shown. It uses
+// the Elapsed time carried by the events, not a clock, so it is
+// deterministic. For the first speedHalfLife after the first event it shows
+// the plain average since that event: an average from the session's start
+// would count the wait for the other side to accept, and an exponential
+// average seeded that early lags the real speed for seconds (a 0.6 s
+// transfer at 480 MB/s showed 67 MB/s). After that it smooths with an
+// exponential average, so it follows a change within seconds without
+// jumping at every event.
 type speedMeter struct {
-	started     bool
-	lastDone    int64
-	lastElapsed time.Duration
-	rate        float64 // bytes per second, smoothed
+	started      bool
+	firstMoved   int64
+	firstElapsed time.Duration
+	lastMoved    int64
+	lastElapsed  time.Duration
+	rate         float64 // bytes per second; 0 while unknown
 }
 
-// observe records a progress point and returns the smoothed rate.
-func (s *speedMeter) observe(done int64, elapsed time.Duration) float64 {
+// observe records that moved bytes had crossed the channel after elapsed,
+// and returns the speed to show. Bytes the receiver already held (resumed)
+// never cross and must not be counted.
+func (s *speedMeter) observe(moved int64, elapsed time.Duration) float64 {
 	if !s.started {
 		s.started = true
-		s.lastDone, s.lastElapsed = done, elapsed
-		if elapsed > 0 {
-			s.rate = float64(done) / elapsed.Seconds()
-		}
+		s.firstMoved, s.firstElapsed = moved, elapsed
+		s.lastMoved, s.lastElapsed = moved, elapsed
 		return s.rate
 	}
 	dt := elapsed - s.lastElapsed
 	if dt <= 0 {
 		return s.rate
 	}
-	sample := float64(done-s.lastDone) / dt.Seconds()
-	if sample < 0 {
-		sample = 0
-	}
-	if s.rate == 0 {
-		s.rate = sample
+	if span := elapsed - s.firstElapsed; span < speedHalfLife {
+		s.rate = max(0, float64(moved-s.firstMoved)/span.Seconds())
 	} else {
+		sample := max(0, float64(moved-s.lastMoved)/dt.Seconds())
 		s.rate = ewma(s.rate, sample, dt, speedHalfLife)
 	}
-	s.lastDone, s.lastElapsed = done, elapsed
+	s.lastMoved, s.lastElapsed = moved, elapsed
 	return s.rate
 }
 

@@ -53,15 +53,16 @@ func TestETA(t *testing.T) {
 
 func TestSpeedMeter(t *testing.T) {
 	var m speedMeter
-	if got := m.observe(1000, time.Second); got != 1000 {
-		t.Fatalf("first observation = %v, want 1000", got)
+	// One point gives no speed: nothing is known of how long the bytes took.
+	if got := m.observe(1000, time.Second); got != 0 {
+		t.Fatalf("first observation = %v, want 0 (unknown)", got)
 	}
-	// A steady rate stays steady.
+	// A steady rate stays steady, through the first seconds' plain average
+	// and the exponential one after them.
 	for i := 2; i <= 10; i++ {
-		m.observe(int64(i)*1000, time.Duration(i)*time.Second)
-	}
-	if math.Abs(m.rate-1000) > 1e-6 {
-		t.Fatalf("steady rate = %v, want 1000", m.rate)
+		if got := m.observe(int64(i)*1000, time.Duration(i)*time.Second); math.Abs(got-1000) > 1e-6 {
+			t.Fatalf("steady rate at %ds = %v, want 1000", i, got)
+		}
 	}
 	// A jump is followed, but smoothly.
 	got := m.observe(10000+10000, 11*time.Second)
@@ -71,6 +72,22 @@ func TestSpeedMeter(t *testing.T) {
 	// Time going backwards (a bogus event) changes nothing.
 	if again := m.observe(0, time.Second); again != got {
 		t.Fatalf("bogus event changed the rate: %v -> %v", got, again)
+	}
+}
+
+// TestSpeedMeterIgnoresTheWaitBeforeData: Elapsed counts from the session's
+// start, which includes waiting for the other side to accept; the speed
+// shown must be that of the data from the first event on, at once.
+func TestSpeedMeterIgnoresTheWaitBeforeData(t *testing.T) {
+	var m speedMeter
+	m.observe(0, 30*time.Second) // half a minute waiting for an answer
+	want := 480e6
+	for i := 1; i <= 6; i++ {
+		at := 30*time.Second + time.Duration(i)*100*time.Millisecond
+		got := m.observe(int64(want*float64(i)/10), at)
+		if math.Abs(got-want)/want > 1e-9 {
+			t.Fatalf("after %v of data: %.0f B/s, want %.0f", at-30*time.Second, got, want)
+		}
 	}
 }
 

@@ -67,7 +67,7 @@ type (
 		FileIndex      int     `json:"file_index"`
 		Files          int     `json:"files"`
 		ElapsedMS      int64   `json:"elapsed_ms"`
-		BytesPerSecond float64 `json:"bytes_per_second"` // smoothed
+		BytesPerSecond float64 `json:"bytes_per_second"` // smoothed; 0 until known
 		ETAMS          *int64  `json:"eta_ms,omitempty"` // absent when unknown
 	}
 	jsonFileDone struct {
@@ -124,7 +124,8 @@ type jsonView struct {
 //	offer       files, folders, bytes, text, stream, resumable, entries[{path, size, dir}]
 //	accepted    resume_bytes
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
-//	            bytes_per_second, eta_ms (at most 4 a second)
+//	            bytes_per_second (0 until known), eta_ms (when known);
+//	            at most 4 a second
 //	file_done   path, size
 //	skipped     path, reason (sender: left out of the offer)
 //	text        text
@@ -209,7 +210,7 @@ func (v *jsonView) offer(o transfer.OfferReceived) {
 }
 
 func (v *jsonView) progress(p transfer.Progress) {
-	speed := v.meter.observe(p.Done, p.Elapsed)
+	speed := v.meter.observe(p.Done-p.Resumed, p.Elapsed)
 	now := v.now()
 	if !v.lastProgress.IsZero() && now.Sub(v.lastProgress) < jsonProgressEvery {
 		return

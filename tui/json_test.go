@@ -140,11 +140,14 @@ func TestJSONAcceptNeedsYes(t *testing.T) {
 func TestJSONFieldNames(t *testing.T) {
 	// The field names are a documented interface: changing one breaks scripts.
 	var out bytes.Buffer
-	v := newJSON(&out, Options{}, newFakeClock().now)
+	clock := newFakeClock()
+	v := newJSON(&out, Options{}, clock.now)
 	v.Event(transfer.CodeReady{Code: "7-a-b", Relay: "r:1", Hints: []string{"h:1"}})
 	v.Event(transfer.Connecting{Relay: "r:1"})
 	v.Event(transfer.Secured{Cipher: "c"})
 	v.Event(transfer.Accepted{ResumeBytes: 3})
+	v.Event(transfer.Progress{Done: 0, Total: 2, File: "f", FileIndex: 1, Files: 1, Elapsed: time.Second / 2})
+	clock.add(time.Second)
 	v.Event(transfer.Progress{Done: 1, Total: 2, WireBytes: 1, File: "f", FileIndex: 1, Files: 1, Elapsed: time.Second})
 	v.Event(transfer.Done{Files: 1, Bytes: 2, WireBytes: 1, Elapsed: time.Second, OutDir: "d", Via: "v", Resumed: 1})
 	want := []string{
@@ -152,7 +155,9 @@ func TestJSONFieldNames(t *testing.T) {
 		`{"event":"connecting","relay":"r:1"}`,
 		`{"event":"secured","cipher":"c"}`,
 		`{"event":"accepted","resume_bytes":3}`,
-		`{"event":"progress","done":1,"total":2,"wire_bytes":1,"file":"f","file_index":1,"files":1,"elapsed_ms":1000,"bytes_per_second":1,"eta_ms":1000}`,
+		// One point gives no speed yet, so no time left either.
+		`{"event":"progress","done":0,"total":2,"wire_bytes":0,"file":"f","file_index":1,"files":1,"elapsed_ms":500,"bytes_per_second":0}`,
+		`{"event":"progress","done":1,"total":2,"wire_bytes":1,"file":"f","file_index":1,"files":1,"elapsed_ms":1000,"bytes_per_second":2,"eta_ms":500}`,
 		`{"event":"done","files":1,"bytes":2,"wire_bytes":1,"elapsed_ms":1000,"out_dir":"d","via":"v","resumed":1}`,
 	}
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

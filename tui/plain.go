@@ -144,7 +144,7 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 }
 
 func (v *plainView) progress(p transfer.Progress) {
-	speed := v.meter.observe(p.Done, p.Elapsed)
+	speed := v.meter.observe(p.Done-p.Resumed, p.Elapsed)
 	now := v.now()
 	newFile := p.FileIndex != v.lastFile
 	if !newFile && !v.lastPrint.IsZero() && now.Sub(v.lastPrint) < plainProgressEvery {

@@ -173,6 +173,26 @@ func TestPlainError(t *testing.T) {
 
 // TestPlainResumedIsNotCompression checks that bytes a resumed transfer did
 // not send are not shown as a compression saving.
+// TestPlainResumedIsNotSpeed: bytes the receiver already held count as
+// done but never cross, so they must not make the speed or the time left
+// look better than they are.
+func TestPlainResumedIsNotSpeed(t *testing.T) {
+	var out bytes.Buffer
+	clock := newFakeClock()
+	v := newPlain(Options{Out: &out, Role: Receiving}, clock.now)
+	p := transfer.Progress{Total: 2_000_000_000, FileIndex: 1, Files: 1, File: "a", Elapsed: time.Second}
+	v.Event(p) // before the receiver's claims were known
+	p.Resumed, p.Done, p.Elapsed = 1_000_000_000, 1_001_000_000, 2*time.Second
+	clock.add(3 * time.Second) // past the plain view's rate limit
+	v.Event(p)
+	got := out.String()
+	// 1 MB crossed in the second between the events: 1.0 MB/s, and the
+	// 999 MB left take 999 s.
+	if !strings.Contains(got, "1.0 MB/s, 16m39s left") {
+		t.Errorf("resumed bytes counted as speed:\n%s", got)
+	}
+}
+
 func TestPlainResumedIsNotCompression(t *testing.T) {
 	var out bytes.Buffer
 	v := newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
