@@ -71,7 +71,7 @@ func (s progressScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case transfer.Progress:
 			s.last = e
 			s.started = true
-			s.speed = s.meter.observe(e.Done, e.Elapsed)
+			s.speed = s.meter.observe(e.Done-e.Resumed, e.Elapsed)
 		case transfer.FileDone:
 			s.filesDone++
 			s.lastFile = safeterm.Escape(e.Path)
@@ -98,6 +98,9 @@ func (s progressScreen) View() string {
 		title = "bob · receive"
 	}
 	p := s.last
+	if !s.started && s.offer != nil && !s.offer.IsStream {
+		p.Total = s.offer.TotalBytes // known from the offer before any progress
+	}
 	lines := []string{st.title.Render(title), "", s.heading()}
 
 	unknown := p.Total < 0 || (s.offer != nil && s.offer.IsStream && p.Total <= 0)
@@ -119,7 +122,7 @@ func (s progressScreen) View() string {
 	}
 
 	var stats []string
-	if unknown {
+	if unknown || (!s.started && p.Total == 0) { // no "0 B of 0 B" before the first progress
 		stats = append(stats, rate(s.speed))
 	} else {
 		stats = append(stats, size(p.Done)+" of "+size(p.Total), rate(s.speed))

@@ -188,3 +188,23 @@ func TestGoldenError(t *testing.T) {
 	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{})
 	teatest.RequireEqualOutput(t, []byte(closeAndView(t, tm, errors.New("pake: bad key confirmation"))))
 }
+
+// TestProgressBeforeFirstEvent: between the answer and the first progress
+// event the screen shows what it knows, never "0 B of 0 B".
+func TestProgressBeforeFirstEvent(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		role        Role
+		offer       *transfer.OfferReceived
+		want, avoid string
+	}{
+		{"receiver", Receiving, &transfer.OfferReceived{Files: 3, TotalBytes: 7_400_000}, "0 B of 7.4 MB", "0 B of 0 B"},
+		{"sender", Sending, nil, "– B/s", "0 B of 0 B"},
+	} {
+		cfg := newConfig(Options{Role: c.role}, lipgloss.NewRenderer(io.Discard), false)
+		view := newProgressScreen(cfg, c.offer, 0, 80, 24).View()
+		if !strings.Contains(view, c.want) || strings.Contains(view, c.avoid) || !strings.Contains(view, "starting…") {
+			t.Errorf("%s: want %q and \"starting…\", not %q:\n%s", c.name, c.want, c.avoid, view)
+		}
+	}
+}
