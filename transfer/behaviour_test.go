@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
 )
@@ -41,6 +42,43 @@ func TestExistingFilesStop(t *testing.T) {
 	r = transfer(t, so, ReceiveOptions{OutDir: out, Overwrite: true})
 	mustOK(t, r)
 	sameTree(t, src, out)
+}
+
+// TestElapsedStartsAtTheAnswer: the time a person takes to answer is not
+// part of the transfer, so neither side's Elapsed (behind the speed, the
+// time left and the summary's average) may include it. Both clocks start
+// after Accept returns, so neither can exceed the time from then to the end.
+func TestElapsedStartsAtTheAnswer(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "f.bin")
+	writeFile(t, src, randBytes(1, 1<<20), 0o644)
+	var answered time.Time
+	r := transfer(t, SendOptions{Paths: []string{src}}, ReceiveOptions{OutDir: t.TempDir(),
+		Accept: func(context.Context, OfferReceived) (bool, error) {
+			time.Sleep(200 * time.Millisecond) // someone reading the offer
+			answered = time.Now()
+			return true, nil
+		}})
+	mustOK(t, r)
+	sinceAnswer := time.Since(answered)
+	for side, evs := range map[string]*events{"sender": r.sendEv, "receiver": r.recvEv} {
+		var done *Done
+		for _, ev := range evs.list() {
+			switch e := ev.(type) {
+			case Done:
+				done = &e
+			case Progress:
+				if e.Elapsed > sinceAnswer {
+					t.Errorf("%s: progress elapsed %v counts the wait: only %v passed since the answer", side, e.Elapsed, sinceAnswer)
+				}
+			}
+		}
+		if done == nil {
+			t.Fatalf("%s: no Done event", side)
+		}
+		if done.Elapsed > sinceAnswer {
+			t.Errorf("%s: done after %v counts the wait: only %v passed since the answer", side, done.Elapsed, sinceAnswer)
+		}
+	}
 }
 
 func TestDecline(t *testing.T) {

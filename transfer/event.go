@@ -55,7 +55,7 @@ type Progress struct {
 	File        string
 	FileIndex   int // 1-based
 	Files       int
-	Elapsed     time.Duration
+	Elapsed     time.Duration // since the offer was accepted
 }
 
 // FileDone: one file arrived complete and verified (receiver) or was
@@ -80,10 +80,10 @@ type Done struct {
 	Files     int
 	Bytes     int64
 	WireBytes int64
-	Elapsed   time.Duration
-	OutDir    string // receiver: where the files went
-	Via       string // "relay ADDR"
-	Resumed   int64  // bytes not sent because the receiver had them
+	Elapsed   time.Duration // since the offer was accepted: the answer's wait is not counted
+	OutDir    string        // receiver: where the files went
+	Via       string        // "relay ADDR"
+	Resumed   int64         // bytes not sent because the receiver had them
 }
 
 func (CodeReady) isEvent()     {}

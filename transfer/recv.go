@@ -233,6 +233,7 @@ func (r *receiver) answer() error {
 	if err := r.c.write(recAccept, accept{Claims: int64(len(claims))}.append(nil)); err != nil {
 		return err
 	}
+	r.start = time.Now() // the transfer's clock: the user's answer is not part of it
 	r.em.emit(Accepted{ResumeBytes: have})
 	return nil
 }

@@ -298,6 +298,7 @@ func (s *sender) run(ctx context.Context) error {
 	for _, c := range s.claims {
 		offered += c.Have
 	}
+	s.start = time.Now() // the transfer's clock: the wait for an answer is not part of it
 	s.em.emit(Accepted{ResumeBytes: offered})
 	return s.stream(ctx)
 }
