@@ -158,7 +158,9 @@ func (v *plainView) progress(p transfer.Progress) {
 	} else {
 		b.WriteString(size(p.Done))
 	}
-	fmt.Fprintf(&b, ", %s", plainRate(speed))
+	if speed > 0 { // unknown at a file's first event: say nothing rather than "- B/s"
+		fmt.Fprintf(&b, ", %s", plainRate(speed))
+	}
 	if left, ok := eta(p.Total-p.Done, speed); ok && p.Total >= 0 {
 		fmt.Fprintf(&b, ", %s left", formatDuration(left))
 	}

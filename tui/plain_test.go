@@ -191,6 +191,10 @@ func TestPlainResumedIsNotSpeed(t *testing.T) {
 	if !strings.Contains(got, "1.0 MB/s, 16m39s left") {
 		t.Errorf("resumed bytes counted as speed:\n%s", got)
 	}
+	// The first line came before any speed was known: no placeholder.
+	if first := strings.SplitN(got, "\n", 2)[0]; first != "progress:   0% 0 B of 2.0 GB: a" {
+		t.Errorf("first progress line = %q", first)
+	}
 }
 
 func TestPlainResumedIsNotCompression(t *testing.T) {
