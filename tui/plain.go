@@ -106,6 +106,9 @@ func (v *plainView) Event(e transfer.Event) {
 	case transfer.Progress:
 		v.progress(e)
 	case transfer.FileDone:
+		if v.text || e.Path == "" {
+			break // a text message has no name: the done line says it arrived
+		}
 		verb := "sent"
 		if v.opts.Role == Receiving {
 			verb = "received"
@@ -185,8 +188,10 @@ func (v *plainView) done(d transfer.Done) {
 	case v.stream:
 		what = "a stream"
 	}
-	v.printf("done: %s %s (%s) in %s, %s average", verb, what,
-		size(d.Bytes), formatElapsed(d.Elapsed), plainRate(averageRate(d.Bytes, d.Elapsed)))
+	v.printf("done: %s %s (%s)", verb, what, size(d.Bytes))
+	if !v.text { // a speed means nothing for a few bytes of text
+		v.printf(" in %s, %s average", formatElapsed(d.Elapsed), plainRate(averageRate(d.Bytes, d.Elapsed)))
+	}
 	if d.Via != "" {
 		v.printf(", via %s", safeterm.Escape(d.Via))
 	}

@@ -210,6 +210,24 @@ func TestPlainResumedIsNotCompression(t *testing.T) {
 	}
 }
 
+// TestPlainTextSender: a text message has no name and a speed means nothing
+// for it, so the sender prints neither a nameless "sent:" line nor an average.
+func TestPlainTextSender(t *testing.T) {
+	var out bytes.Buffer
+	v := newPlain(Options{Out: &out, Role: Sending}, newFakeClock().now)
+	v.Event(transfer.OfferSent{IsText: true, Files: 1, TotalBytes: 11, Entries: []transfer.OfferEntry{{Size: 11}}})
+	v.Event(transfer.FileDone{Size: 11})
+	v.Event(transfer.Done{Files: 1, Bytes: 11, WireBytes: 11, Elapsed: time.Millisecond})
+	v.Close(nil)
+	got := out.String()
+	if strings.Contains(got, "sent: ") || strings.Contains(got, "average") {
+		t.Errorf("nameless entry line or a speed for a text:\n%s", got)
+	}
+	if !strings.Contains(got, "done: sent a text message (11 B)\n") {
+		t.Errorf("no done line:\n%s", got)
+	}
+}
+
 // TestPlainTextAndStreamOffers checks that a text or a stream is described
 // as such, with no nameless entry line and no "1 file" summary.
 func TestPlainTextAndStreamOffers(t *testing.T) {
@@ -219,7 +237,7 @@ func TestPlainTextAndStreamOffers(t *testing.T) {
 		want  []string
 	}{
 		{transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: 28, Entries: []transfer.OfferEntry{{Size: 28}}}, 28,
-			[]string{"offer: a text message (28 B)\n", "done: received a text message (28 B)"}},
+			[]string{"offer: a text message (28 B)\n", "done: received a text message (28 B)\n"}},
 		{transfer.OfferReceived{IsStream: true, Files: 1, Entries: []transfer.OfferEntry{{Path: "stdin"}}}, 1000,
 			[]string{"offer: a stream of unknown size\n", "done: received a stream (1.0 kB)"}},
 	} {

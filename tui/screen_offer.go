@@ -88,7 +88,7 @@ func (s offerScreen) View() string {
 	o := s.offer
 	lines := []string{st.title.Render("bob · receive"), ""}
 	lines = append(lines, "The sender offers "+st.command.Render(offerWhat(o))+":")
-	if len(o.Entries) > 0 {
+	if len(o.Entries) > 0 && !o.IsText && !o.IsStream { // their one entry has no name to show
 		lines = append(lines, st.listBox.Render(s.list.View()))
 		if n := len(o.Entries); n > s.list.Height {
 			first := s.list.YOffset + 1

@@ -61,7 +61,7 @@ func (s summaryScreen) View() string {
 	case d == nil:
 		lines = append(lines, st.ok.Render("✓")+" Done.")
 	case s.sum.offer != nil && s.sum.offer.IsText:
-		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s a text message in %s", verb, formatElapsed(d.Elapsed)))
+		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s a text message", verb))
 	default:
 		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s %s (%s) in %s · %s average",
 			verb, plural(d.Files, "file", "files"), size(d.Bytes), formatElapsed(d.Elapsed), rate(averageRate(d.Bytes, d.Elapsed))))

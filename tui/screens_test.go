@@ -208,3 +208,14 @@ func TestProgressBeforeFirstEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferOfTextListsNoEntry: a text message's one entry has no name; the
+// offer screen says what it is and lists nothing.
+func TestOfferOfTextListsNoEntry(t *testing.T) {
+	cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+	o := transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: 11, Entries: []transfer.OfferEntry{{Size: 11}}}
+	view := newOfferScreen(cfg, o, 80, 24).View()
+	if !strings.Contains(view, "a text message (11 B)") || strings.Count(view, "(11 B)") != 1 {
+		t.Errorf("text offer shows an entry list:\n%s", view)
+	}
+}
