@@ -65,8 +65,16 @@ const writebackChunk = 8 << 20
 // the aligned copy buffer between files; release takes back the record
 // buffers passed to hold.
 func newFileSink(f *os.File, size int64, buf *[]byte, release func(*[]byte)) *fileSink {
-	s := &fileSink{f: f, directBuf: buf, release: release, align: directAlign}
-	s.directOn = size >= directMinSize && setDirect(f, true) == nil
+	return newFileSinkAt(f, 0, size, buf, release)
+}
+
+// newFileSinkAt is newFileSink for a part file that already holds its first
+// offset bytes (a resumed transfer): direct mode needs the rest to be large
+// and to start on a disk block boundary, as it does when the earlier
+// transfer stopped between the sender's blocks.
+func newFileSinkAt(f *os.File, offset, size int64, buf *[]byte, release func(*[]byte)) *fileSink {
+	s := &fileSink{f: f, pos: offset, directBuf: buf, release: release, align: directAlign}
+	s.directOn = size-offset >= directMinSize && offset%directAlign == 0 && setDirect(f, true) == nil
 	return s
 }
 

@@ -327,6 +327,52 @@ func TestFileSinkDirectRefused(t *testing.T) {
 	}
 }
 
+// A resumed part file is written in direct mode too when the rest is large
+// and starts on a disk block boundary (the earlier transfer stopped between
+// the sender's blocks); from any other offset it is written the ordinary
+// way. Either way the prefix stays and the rest lands after it.
+func TestFileSinkResumed(t *testing.T) {
+	supported := directSupported(t)
+	want := randBytes(9, directMinSize+3*sendBlockSize+777)
+	for _, c := range []struct {
+		offset int64
+		direct bool
+	}{
+		{3 * sendBlockSize, supported},
+		{3*sendBlockSize + 1000, false},
+		{int64(len(want)) - directMinSize/2, false}, // too little left
+	} {
+		t.Run(fmt.Sprint(c.offset), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f.bob-part")
+			if err := os.WriteFile(path, want[:c.offset], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			recs := newTestRecords()
+			var buf []byte
+			s := newFileSinkAt(f, c.offset, int64(len(want)), &buf, recs.release)
+			if s.directOn != c.direct {
+				t.Fatalf("direct mode %v, want %v", s.directOn, c.direct)
+			}
+			rest := want[c.offset:]
+			head := len(rest) / sendBlockSize / 2 * sendBlockSize
+			recs.feed(t, s, append(heldChunks(rest[:head], sendBlockSize), chunked(rest[head:], 65517)...))
+			if err := s.finish(); err != nil {
+				t.Fatal(err)
+			}
+			recs.checkReturned(t, "after finish")
+			if c.direct && recs.kept == 0 {
+				t.Error("no record was written without a copy")
+			}
+			sameFile(t, path, want)
+		})
+	}
+}
+
 func TestSkipBytes(t *testing.T) {
 	v := [][]byte{[]byte("abc"), []byte("de"), []byte("fghi")}
 	for n, want := range []string{"abcdefghi", "bcdefghi", "cdefghi", "defghi", "efghi", "fghi", "ghi", "hi", "i", ""} {

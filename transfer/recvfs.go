@@ -339,7 +339,7 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
 		}
 		d.resumed += offset
-		return &fileSink{f: f, pos: offset}, false, nil
+		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
 		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
 	case st.candidate && !d.overwrite:
