@@ -190,7 +190,10 @@ func (v *plainView) done(d transfer.Done) {
 	}
 	v.printf("done: %s %s (%s)", verb, what, size(d.Bytes))
 	if !v.text { // a speed means nothing for a few bytes of text
-		v.printf(" in %s, %s average", formatElapsed(d.Elapsed), plainRate(averageRate(d.Bytes, d.Elapsed)))
+		v.printf(" in %s", formatElapsed(d.Elapsed))
+		if moved := d.Bytes - d.Resumed; moved > 0 { // resumed bytes did not cross
+			v.printf(", %s average", plainRate(averageRate(moved, d.Elapsed)))
+		}
 	}
 	if d.Via != "" {
 		v.printf(", via %s", safeterm.Escape(d.Via))

@@ -208,6 +208,19 @@ func TestPlainResumedIsNotCompression(t *testing.T) {
 	if !strings.Contains(out.String(), "600 B resumed") {
 		t.Errorf("output lacks the resumed bytes:\n%s", out.String())
 	}
+	// 400 bytes crossed in a second; the 600 resumed ones did not.
+	if !strings.Contains(out.String(), "(1.0 kB) in 1.0s, 400 B/s average") {
+		t.Errorf("average counts resumed bytes:\n%s", out.String())
+	}
+
+	// All of it was already there: no average at all.
+	out.Reset()
+	v = newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
+	v.Event(transfer.Done{Files: 1, Bytes: 1000, Resumed: 1000, Elapsed: time.Millisecond})
+	v.Close(nil)
+	if strings.Contains(out.String(), "average") || !strings.Contains(out.String(), "1.0 kB resumed") {
+		t.Errorf("fully resumed transfer:\n%s", out.String())
+	}
 }
 
 // TestPlainTextSender: a text message has no name and a speed means nothing

@@ -63,8 +63,11 @@ func (s summaryScreen) View() string {
 	case s.sum.offer != nil && s.sum.offer.IsText:
 		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s a text message", verb))
 	default:
-		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s %s (%s) in %s · %s average",
-			verb, plural(d.Files, "file", "files"), size(d.Bytes), formatElapsed(d.Elapsed), rate(averageRate(d.Bytes, d.Elapsed))))
+		line := fmt.Sprintf(" %s %s (%s) in %s", verb, plural(d.Files, "file", "files"), size(d.Bytes), formatElapsed(d.Elapsed))
+		if moved := d.Bytes - d.Resumed; moved > 0 { // resumed bytes did not cross
+			line += " · " + rate(averageRate(moved, d.Elapsed)) + " average"
+		}
+		lines = append(lines, st.ok.Render("✓")+line)
 	}
 	if d != nil {
 		var how []string
