@@ -54,6 +54,8 @@ type receiver struct {
 	em    *emitter
 	start time.Time
 
+	lastEndSize int64 // size in the latest file end record
+
 	offer        *offer
 	disk         *disk // nil when writing to Stdout or receiving text
 	dec          *zstd.Decoder
@@ -471,6 +473,7 @@ func (r *receiver) endFile(cur *incoming, p []byte) error {
 		r.em.emit(FileDone{Path: e.Path, Size: end.Size})
 		return nil
 	}
+	r.lastEndSize = end.Size
 	done, err := r.disk.commit(cur, end.Size)
 	if err != nil {
 		return err
@@ -485,7 +488,11 @@ func (r *receiver) acked(done []int) error {
 	}
 	for _, i := range done {
 		e := r.offer.Entries[i]
-		r.em.emit(FileDone{Path: e.Path, Size: e.Size})
+		size := e.Size
+		if r.offer.Header.Kind == offerStream {
+			size = r.lastEndSize // a stream's size is known only at its end
+		}
+		r.em.emit(FileDone{Path: e.Path, Size: size})
 	}
 	return r.c.write(recAck, binary.AppendUvarint(nil, uint64(done[len(done)-1])))
 }

@@ -132,6 +132,18 @@ func TestStream(t *testing.T) {
 				t.Errorf("offer event %+v", o)
 			}
 		}
+		// The size is unknown when offered, but not once the stream ended.
+		for side, evs := range map[string]*events{"sender": r.sendEv, "receiver": r.recvEv} {
+			var done []FileDone
+			for _, ev := range evs.list() {
+				if fd, ok := ev.(FileDone); ok {
+					done = append(done, fd)
+				}
+			}
+			if len(done) != 1 || done[0].Path != "backup.tar" || done[0].Size != int64(len(data)) {
+				t.Errorf("%s: file done events %+v, want backup.tar of %d bytes", side, done, len(data))
+			}
+		}
 	})
 	t.Run("empty", func(t *testing.T) {
 		var out bytes.Buffer

@@ -90,7 +90,8 @@ type pipeline struct {
 	curOrdinal atomic.Int64 // 1-based count of files started, folders not counted
 	lastEnded  atomic.Int64 // entry index of the last file whose end was sent
 	endWritten atomic.Bool
-	sum        summary // set by produce before it sends the end record
+	streamSize atomic.Int64 // bytes of a stream, known once it ended
+	sum        summary      // set by produce before it sends the end record
 	link       linkGauge
 }
 
@@ -219,11 +220,20 @@ func (s *sender) onAck(p *pipeline, b []byte, acked *int) error {
 	}
 	for i := *acked + 1; i <= idx; i++ {
 		if e := s.out.entries[i]; e.Kind != kindDir {
-			s.em.emit(FileDone{Path: e.Path, Size: e.Size})
+			s.em.emit(FileDone{Path: e.Path, Size: s.doneSize(p, e)})
 		}
 	}
 	*acked = idx
 	return nil
+}
+
+// doneSize is the size of a file the receiver has: a stream's is known
+// only once it ended.
+func (s *sender) doneSize(p *pipeline, e entry) int64 {
+	if s.out.header.Kind == offerStream {
+		return p.streamSize.Load()
+	}
+	return e.Size
 }
 
 // onReceipt checks the receiver's receipt once the pipeline has ended.
@@ -238,7 +248,7 @@ func (s *sender) onReceipt(p *pipeline, b []byte, acked int) error {
 	}
 	for i := acked + 1; i < len(s.out.entries); i++ {
 		if e := s.out.entries[i]; e.Kind != kindDir {
-			s.em.emit(FileDone{Path: e.Path, Size: e.Size})
+			s.em.emit(FileDone{Path: e.Path, Size: s.doneSize(p, e)})
 		}
 	}
 	s.progress(p, true)
@@ -268,6 +278,7 @@ func (p *pipeline) produce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		p.streamSize.Store(end.Size)
 		digest.add(end)
 	}
 	p.sum = digest.summary()
