@@ -114,6 +114,31 @@ func cancelAfter(n int64, cancel context.CancelFunc) func(a, b *chantest.End) {
 	}
 }
 
+// assertKept checks that err tells how much the part file of name in out
+// holds, and where, for the person to resume; or, when the part is still
+// empty (the receiver drops the records it held unwritten), that it does
+// not promise anything.
+func assertKept(t *testing.T, err error, out, name string) {
+	t.Helper()
+	fi, serr := os.Stat(filepath.Join(out, name+partSuffix))
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	var pe *PartialError
+	if fi.Size() == 0 {
+		if errors.As(err, &pe) {
+			t.Errorf("%v: promises a resume from an empty part file", err)
+		}
+		return
+	}
+	if !errors.As(err, &pe) {
+		t.Fatalf("%v: does not say what was kept", err)
+	}
+	if pe.Kept != fi.Size() || pe.Dir != out || !strings.Contains(err.Error(), "to resume") {
+		t.Errorf("kept %d bytes in %q (%v), want the part file's %d in %q", pe.Kept, pe.Dir, err, fi.Size(), out)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "big.bin")
 	writeFile(t, src, randBytes(4, 8<<20), 0o644)
@@ -127,10 +152,11 @@ func TestCancel(t *testing.T) {
 		if !errors.Is(r.sendErr, context.Canceled) {
 			t.Errorf("sender: %v", r.sendErr)
 		}
-		if !errors.Is(r.recvErr, ErrCancelledByPeer) || r.recvErr.Error() != "cancelled by the sender" {
+		if !errors.Is(r.recvErr, ErrCancelledByPeer) || !strings.HasPrefix(r.recvErr.Error(), "cancelled by the sender; ") {
 			t.Errorf("receiver: %v", r.recvErr)
 		}
 		assertPartOnly(t, out, "big.bin")
+		assertKept(t, r.recvErr, out, "big.bin")
 	})
 	t.Run("by receiver", func(t *testing.T) {
 		out := t.TempDir()
@@ -144,6 +170,7 @@ func TestCancel(t *testing.T) {
 			t.Errorf("sender: %v", r.sendErr)
 		}
 		assertPartOnly(t, out, "big.bin")
+		assertKept(t, r.recvErr, out, "big.bin")
 	})
 	t.Run("while asking", func(t *testing.T) {
 		out := t.TempDir()

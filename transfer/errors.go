@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/dustin/go-humanize"
 )
 
 // Errors a transfer ends with. Test with errors.Is; the returned errors wrap
@@ -27,6 +28,24 @@ var (
 	// ErrPeerFailed: the peer stopped because of an error on its side.
 	ErrPeerFailed = errors.New("the other side stopped with an error")
 )
+
+// PartialError is what Receive returns when it ended early but part files
+// (NAME.bob-part) in the output folder hold data that a new transfer of the
+// same files into the same folder resumes from.
+type PartialError struct {
+	Err  error
+	Kept int64  // bytes in the part files
+	Dir  string // the output folder
+}
+
+func (e *PartialError) Error() string { return e.Err.Error() + "; " + e.Hint() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// Hint tells the person what was kept and how to resume.
+func (e *PartialError) Hint() string {
+	return fmt.Sprintf("%s received so far stay in %s as .bob-part files: receive the same files into that folder again to resume",
+		humanize.Bytes(uint64(e.Kept)), safeterm.Escape(e.Dir))
+}
 
 // peerStop is a stop record received from the peer.
 type peerStop struct {

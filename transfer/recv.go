@@ -44,8 +44,16 @@ func Receive(ctx context.Context, ch Channel, opts ReceiveOptions, emit func(Eve
 	c := newConn(ch, "sender")
 	r := &receiver{c: c, opts: opts, em: &emitter{f: emit}, start: time.Now()}
 	err := r.run(ctx)
+	var kept int64
+	if err != nil && r.disk != nil && r.offer.Header.Kind != offerStream && !errors.Is(err, ErrDeclined) {
+		kept = r.disk.keptBytes()
+	}
 	r.close()
-	return c.finish(ctx, err)
+	err = c.finish(ctx, err)
+	if err != nil && kept > 0 {
+		err = &PartialError{Err: err, Kept: kept, Dir: r.disk.dir}
+	}
+	return err
 }
 
 type receiver struct {

@@ -39,6 +39,7 @@ type disk struct {
 
 	batch      []pendingCommit
 	batchBytes int64
+	opened     map[int]bool // entries whose part file this session opened or created
 	// directBuf is the aligned buffer of direct writes, shared by the
 	// files in turn (one is written at a time); see fileSink.
 	directBuf []byte
@@ -72,7 +73,7 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte)}, nil
+	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool)}, nil
 }
 
 func (d *disk) close() {
@@ -339,6 +340,7 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
 		}
 		d.resumed += offset
+		d.opened[idx] = true
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
 		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
@@ -349,7 +351,24 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), unwrapPathError(err))
 	}
+	d.opened[idx] = true
 	return newFileSink(f, e.Size, &d.directBuf, d.release), false, nil
+}
+
+// keptBytes is how many bytes part files hold in the output folder for
+// this offer, from this session or an earlier one: what a new transfer of
+// the same files can resume from. Files moved into place are not counted.
+func (d *disk) keptBytes() int64 {
+	var n int64
+	for i := range d.o.Entries {
+		if d.o.Entries[i].Kind == kindDir || (!d.opened[i] && d.state[i].part < 0) {
+			continue
+		}
+		if fi, err := d.lstat(d.o.Entries[i].Path + partSuffix); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // commit queues a verified file for syncing and renaming; it returns the

@@ -120,6 +120,7 @@ func TestResumeLargeFileAfterInterruption(t *testing.T) {
 	if have == 0 || have >= size {
 		t.Fatalf("the cut left %d of %d bytes", have, size)
 	}
+	assertKept(t, r.recvErr, out, "big.bin") // the part is not empty: the error says so
 	r = transfer(t, so, ReceiveOptions{OutDir: out})
 	mustOK(t, r)
 	sameTree(t, src, out)

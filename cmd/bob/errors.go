@@ -70,7 +70,10 @@ func relayError(addr string, err error) error {
 // describe turns any error into the one sentence a person reads.
 func describe(err error) string {
 	var ru *relayUnreachableError
+	var partial *transfer.PartialError
 	switch {
+	case errors.As(err, &partial):
+		return describe(partial.Err) + "; " + partial.Hint()
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
 	case errors.As(err, &ru):
