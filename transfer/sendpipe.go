@@ -278,7 +278,9 @@ func (p *pipeline) produce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p.streamSize.Store(end.Size)
+		if p.s.out.header.Kind == offerStream {
+			p.streamSize.Store(end.Size)
+		}
 		digest.add(end)
 	}
 	p.sum = digest.summary()
