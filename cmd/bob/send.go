@@ -21,6 +21,7 @@ type sendFlags struct {
 	code                 string
 	text                 string
 	textSet              bool
+	name                 string // the stream's name, with "-"
 	compress             string
 	qr                   bool
 	output               outputFlags
@@ -37,7 +38,8 @@ machine, waits for the receiver, and exits 0 only after the receiver confirmed
 that everything arrived intact.`,
 		Example: `  bob send photo.jpg
   bob send --text "the wifi password is hunter2"
-  tar c dir | bob send -`,
+  tar c dir | bob send -
+  tar c dir | bob send --name dir.tar -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.textSet = cmd.Flags().Changed("text")
 			return runSend(cmd.Context(), e, f, args)
@@ -49,6 +51,7 @@ that everything arrived intact.`,
 	fl.StringVar(&f.relayPassword, "relay-password", "", "password of a private relay (or $BOB_RELAY_PASSWORD)")
 	fl.StringVar(&f.code, "code", "", "use this code (NAMEPLATE-secret) instead of a generated one")
 	fl.StringVar(&f.text, "text", "", "send this text message instead of files")
+	fl.StringVar(&f.name, "name", "", `with "-", the file name the receiver saves standard input under (default "stdin")`)
 	fl.StringVar(&f.compress, "compress", "auto", "zstd compression: auto, on or off")
 	fl.BoolVar(&f.qr, "qr", false, "also show the receive command as a QR code")
 	f.output.register(fl)
@@ -68,7 +71,7 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 	case f.textSet:
 		opts.Text, opts.IsText = f.text, true
 	case len(args) == 1 && args[0] == "-":
-		opts.Stdin = e.stdin
+		opts.Stdin, opts.StreamName = e.stdin, f.name
 	case len(args) == 0:
 		return usageError{fmt.Errorf("say what to send: bob send PATH..., bob send --text MESSAGE, or bob send - for standard input")}
 	default:
@@ -78,6 +81,9 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 			}
 		}
 		opts.Paths = args
+	}
+	if f.name != "" && opts.Stdin == nil {
+		return usageError{fmt.Errorf(`--name names standard input: use it with "-"`)}
 	}
 	var chosen codes.Code
 	if f.code != "" {
