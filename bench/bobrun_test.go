@@ -173,7 +173,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"ceiling (sender process", "random", "compressible", "small", "mixed", "targets (issue 6)", "bob fake"} {
+	for _, want := range []string{"ceiling (sender process", "encrypted ceiling (the same", "random", "compressible", "small", "mixed", "targets (issue 6)", "bob fake"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
 		}
@@ -188,6 +188,9 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	}
 	if res.Ceiling == nil || res.Ceiling.MBps <= 0 || len(res.Ceiling.Runs) != 1 || res.Ceiling.Error != "" {
 		t.Errorf("ceiling = %+v", res.Ceiling)
+	}
+	if s := res.SealedCeiling; s == nil || s.MBps <= 0 || len(s.Runs) != 1 || s.Error != "" {
+		t.Errorf("encrypted ceiling = %+v", s)
 	}
 	if len(res.Cases) != len(allCases) || res.Machine.Cores < 1 || len(res.Targets) == 0 {
 		t.Errorf("result = %+v", res)

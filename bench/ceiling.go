@@ -19,7 +19,9 @@ import (
 // The ceiling is what two plain processes reach through a plain proxy
 // process on this machine: source (sendfile from the input file) → proxy
 // (TCPConn to TCPConn io.Copy, which splices) → sink (reads and discards).
-// The three are this binary, re-executed with -internal-role.
+// The three are this binary, re-executed with -internal-role. The
+// encrypted ceiling (sealed.go) swaps source and sink for ones that seal
+// and open.
 
 const listeningPrefix = "listening "
 
@@ -39,6 +41,10 @@ func runInternal(a internalArgs, stdout, stderr io.Writer) int {
 		err = runProxy(ctx, a.addr, stdout)
 	case "source":
 		err = runSource(ctx, a.addr, a.file)
+	case "sealed-source":
+		err = runSealedSource(ctx, a.addr, a.file, a.key)
+	case "open-sink":
+		err = runOpenSink(ctx, a.expect, a.key, stdout)
 	default:
 		err = fmt.Errorf("unknown -internal-role %q", a.role)
 	}
@@ -102,16 +108,11 @@ func runProxy(ctx context.Context, upstream string, stdout io.Writer) error {
 		return err
 	}
 	defer down.Close()
-	var d net.Dialer
-	uc, err := d.DialContext(ctx, "tcp", upstream)
+	up, err := dialTCP(ctx, upstream)
 	if err != nil {
 		return err
 	}
-	up := uc.(*net.TCPConn)
 	defer up.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = up.SetDeadline(dl)
-	}
 	// Both directions, as a relay does; each half-closes when its side ends.
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -133,24 +134,38 @@ func runSource(ctx context.Context, addr, file string) error {
 		return err
 	}
 	defer f.Close()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	tc, err := dialTCP(ctx, addr)
 	if err != nil {
 		return err
 	}
-	tc := c.(*net.TCPConn)
 	defer tc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = tc.SetDeadline(dl)
-	}
 	if _, err := io.Copy(tc, f); err != nil { // sendfile
 		return err
 	}
+	return endSend(tc)
+}
+
+// dialTCP connects to addr with ctx's deadline on the connection.
+func dialTCP(ctx context.Context, addr string) (*net.TCPConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := c.(*net.TCPConn)
+	if dl, ok := ctx.Deadline(); ok {
+		_ = tc.SetDeadline(dl)
+	}
+	return tc, nil
+}
+
+// endSend closes the sending side and waits for the peer to close its own:
+// then every byte has left this process.
+func endSend(tc *net.TCPConn) error {
 	if err := tc.CloseWrite(); err != nil {
 		return err
 	}
-	// Wait for the proxy to close its side: the bytes have left this process.
-	_, err = io.Copy(io.Discard, tc)
+	_, err := io.Copy(io.Discard, tc)
 	return err
 }
 
@@ -171,11 +186,16 @@ type ceilingResult struct {
 	Error string       `json:"error,omitempty"`
 }
 
-// measureCeiling pushes file through source → proxy → sink runs times.
-func measureCeiling(ctx context.Context, self, file string, size int64, runs int, timeout time.Duration, logDir string) ceilingResult {
+// measureCeiling pushes file through source → proxy → sink runs times;
+// sealed, it measures the encrypted ceiling (see sealed.go).
+func measureCeiling(ctx context.Context, self, file string, size int64, runs int, sealed bool, timeout time.Duration, logDir string) ceilingResult {
 	res := ceilingResult{Bytes: size}
+	name := "ceiling"
+	if sealed {
+		name = "sealed-ceiling"
+	}
 	for i := range runs {
-		r, err := ceilingOnce(ctx, self, file, size, timeout, filepath.Join(logDir, fmt.Sprintf("ceiling-%d", i)))
+		r, err := ceilingOnce(ctx, self, file, size, sealed, timeout, filepath.Join(logDir, fmt.Sprintf("%s-%d", name, i)))
 		if err != nil {
 			res.Error = err.Error()
 			return res
@@ -201,7 +221,7 @@ func medianMBps(runs []ceilingRun) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func ceilingOnce(ctx context.Context, self, file string, size int64, timeout time.Duration, logPrefix string) (ceilingRun, error) {
+func ceilingOnce(ctx context.Context, self, file string, size int64, sealed bool, timeout time.Duration, logPrefix string) (ceilingRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	internal := func(role string, extra ...string) []string {
@@ -249,7 +269,11 @@ func ceilingOnce(ctx context.Context, self, file string, size int64, timeout tim
 		return p, net.JoinHostPort("127.0.0.1", port), nil
 	}
 
-	sink, sinkAddr, err := listening("sink", internal("sink", "-internal-expect", strconv.FormatInt(size, 10)))
+	sourceRole, sinkRole, key := "source", "sink", ""
+	if sealed {
+		sourceRole, sinkRole, key = "sealed-source", "open-sink", newSealedKey()
+	}
+	sink, sinkAddr, err := listening("sink", internal(sinkRole, "-internal-expect", strconv.FormatInt(size, 10), "-internal-key", key))
 	if err != nil {
 		return ceilingRun{}, err
 	}
@@ -258,7 +282,7 @@ func ceilingOnce(ctx context.Context, self, file string, size int64, timeout tim
 		return ceilingRun{}, err
 	}
 	t0 := time.Now()
-	source, err := start("source", internal("source", "-internal-addr", proxyAddr, "-internal-file", file), nil)
+	source, err := start("source", internal(sourceRole, "-internal-addr", proxyAddr, "-internal-file", file, "-internal-key", key), nil)
 	if err != nil {
 		return ceilingRun{}, err
 	}

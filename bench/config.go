@@ -58,6 +58,7 @@ type internalArgs struct {
 	addr    string // where source and proxy connect
 	file    string // what source sends
 	expect  int64  // bytes sink must receive
+	key     string // AES-256 key in hex of sealed-source and open-sink
 	timeout time.Duration
 	argv    []string // what spawn runs
 }
@@ -65,7 +66,8 @@ type internalArgs struct {
 const usageText = `usage: go run ./bench [flags]
 
 Measures bob against the machine's ceiling: real bob relay, send and recv
-processes on 127.0.0.1, and the same bytes pushed through a plain splice proxy.
+processes on 127.0.0.1, and the same bytes pushed through a plain splice proxy,
+once as they are and once sealed with AES-256-GCM and nothing else.
 
 flags:
 `
@@ -103,10 +105,11 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.runs, "runs", c.runs, "how many times to measure each loopback case (the run with the median MB/s is reported)")
 	fs.BoolVar(&c.warmup, "warmup", c.warmup, "run each loopback case once, unmeasured, before measuring it")
 	fs.DurationVar(&c.caseTimeout, "case-timeout", 0, "give up on a case after this long (default: from the size)")
-	fs.StringVar(&c.internal.role, "internal-role", "", "internal: run as a ceiling process (source, proxy, sink) or as the spawner of a measured command (spawn)")
+	fs.StringVar(&c.internal.role, "internal-role", "", "internal: run as a ceiling process (source, sealed-source, proxy, sink, open-sink) or as the spawner of a measured command (spawn)")
 	fs.StringVar(&c.internal.addr, "internal-addr", "", "internal: address to connect to")
 	fs.StringVar(&c.internal.file, "internal-file", "", "internal: file the source sends, or where spawn writes the rusage")
 	fs.Int64Var(&c.internal.expect, "internal-expect", -1, "internal: bytes the sink must receive")
+	fs.StringVar(&c.internal.key, "internal-key", "", "internal: key of sealed-source and open-sink")
 	fs.DurationVar(&c.internal.timeout, "internal-timeout", 10*time.Minute, "internal: give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

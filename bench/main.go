@@ -3,7 +3,7 @@
 // Command bench measures bob end to end on this machine: it generates
 // inputs, builds bob, moves them with real bob relay, send and recv
 // processes, measures the machine's ceiling with plain processes in the same
-// run, and prints a table (with the targets of issue 6) and writes JSON.
+// run (and again with encryption alone added), and prints a table (with the targets of issue 6) and writes JSON.
 //
 //	go run ./bench                  # 1 GiB inputs, every case
 //	go run ./bench --size 64MiB     # a quick run
@@ -166,13 +166,19 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 		return finish(fmt.Errorf("finding this program to run the ceiling: %w", err))
 	}
 	random := inputs[caseRandom]
-	progress("measuring the ceiling (%d runs of %s)", cfg.ceilingRuns, formatSize(random.bytes))
-	c := measureCeiling(ctx, self, random.path, random.bytes, cfg.ceilingRuns, cfg.caseTimeoutFor(random.bytes, 100e6), logDir)
-	res.Ceiling = &c
-	if c.Error != "" {
-		progress("ceiling failed: %s", c.Error)
-	} else {
-		progress("ceiling: %.0f MB/s", c.MBps)
+	for _, sealed := range []bool{false, true} {
+		name, dst := "ceiling", &res.Ceiling
+		if sealed {
+			name, dst = "encrypted ceiling", &res.SealedCeiling
+		}
+		progress("measuring the %s (%d runs of %s)", name, cfg.ceilingRuns, formatSize(random.bytes))
+		c := measureCeiling(ctx, self, random.path, random.bytes, cfg.ceilingRuns, sealed, cfg.caseTimeoutFor(random.bytes, 100e6), logDir)
+		*dst = &c
+		if c.Error != "" {
+			progress("%s failed: %s", name, c.Error)
+		} else {
+			progress("%s: %.0f MB/s", name, c.MBps)
+		}
 	}
 
 	if bobMissing != "" {
@@ -202,7 +208,7 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 			}
 			return r.runCase(ctx, in, l, i+1, timeout)
 		})
-		if c.MBps > 0 && cr.OK {
+		if c := res.Ceiling; c.MBps > 0 && cr.OK {
 			cr.CeilingRatio = cr.RecvMBps / c.MBps
 		}
 		res.Cases = append(res.Cases, cr)

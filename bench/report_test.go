@@ -49,6 +49,9 @@ func sampleResult() *result {
 			{MBps: 990, Source: usage{CPUSeconds: 0.6}, Proxy: usage{CPUSeconds: 0.9}, Sink: usage{CPUSeconds: 0.3}},
 			{MBps: 1000}, {MBps: 1010},
 		}},
+		SealedCeiling: &ceilingResult{Bytes: 1 << 30, MBps: 650, Runs: []ceilingRun{
+			{MBps: 650, Source: usage{CPUSeconds: 1.5}, Proxy: usage{CPUSeconds: 0.3}, Sink: usage{CPUSeconds: 1.2}},
+		}},
 		Cases: []caseResult{random, compressible, small, slow},
 		Notes: []string{"a note"},
 	}
@@ -110,7 +113,9 @@ func TestWriteTable(t *testing.T) {
 		"CPU-s/GiB snd/proxy/rcv 0.20/0.30/0.10 = 0.60", // the mean of three runs
 		// 2 cores / (0.7 × 1000 MB/s in GiB/s) = 3.07 CPU-s per GiB
 		"cpu budget: 70% of the ceiling is 700 MB/s, which 2 cores reach only at ≤ 3.07 CPU-s/GiB",
-		"spent: ceiling 0.60, bob 1.70",
+		"spent: ceiling 0.60, encrypted ceiling 3.00, bob 1.70",
+		"encrypted ceiling (the same, the sender sealing AES-256-GCM records", "650 MB/s (65% of the ceiling), median of 650; CPU-s/GiB snd/proxy/rcv 1.50/0.30/1.20 = 3.00",
+		"70% (700 of 1000 MB/s); encrypted ceiling 65%",
 		"random        loopback       1.00 GiB", // aligned columns
 		"70% ceil", "4.0× link",
 		"0.80/0.70/0.20 = 1.70", "20.0/22.0/12.0",
@@ -123,12 +128,15 @@ func TestWriteTable(t *testing.T) {
 		}
 	}
 	r.Ceiling = &ceilingResult{Error: "sink: boom"}
+	r.SealedCeiling = &ceilingResult{Error: "open-sink: bang"}
 	b.Reset()
 	if err := writeTable(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "ceiling: FAILED: sink: boom") {
-		t.Errorf("failed ceiling not shown:\n%s", b.String())
+	for _, want := range []string{"\nceiling: FAILED: sink: boom", "encrypted ceiling: FAILED: open-sink: bang"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("failed ceiling not shown (%q):\n%s", want, b.String())
+		}
 	}
 }
 
@@ -229,12 +237,13 @@ func TestRunMedian(t *testing.T) {
 	}
 }
 
-// TestCeilingRoles runs source → proxy → sink in this process over loopback.
+// TestCeilingRoles runs source → proxy → sink in this process over
+// loopback, plain and sealed.
 func TestCeilingRoles(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	file := filepath.Join(t.TempDir(), "data")
-	const size = 3*mib + 17
+	const size = 3*mib + 17 // not a whole number of sealed records
 	if _, err := createFile(file, size, func(w io.Writer, n int64) error { return writeRandom(w, n, 1, "t") }); err != nil {
 		t.Fatal(err)
 	}
@@ -253,33 +262,61 @@ func TestCeilingRoles(t *testing.T) {
 		}
 		return "", nil
 	}
-	var sinkOut bytes.Buffer
-	sinkAddr, sinkDone := listen("sink", func(a *announce) error {
-		err := runSink(ctx, size, a)
-		fmt.Fprint(&sinkOut, a.rest.String())
-		return err
-	})
-	proxyAddr, proxyDone := listen("proxy", func(a *announce) error { return runProxy(ctx, sinkAddr, a) })
-	if err := runSource(ctx, proxyAddr, file); err != nil {
-		t.Fatal("source:", err)
-	}
-	if err := <-proxyDone; err != nil {
-		t.Fatal("proxy:", err)
-	}
-	if err := <-sinkDone; err != nil {
-		t.Fatal("sink:", err)
-	}
-	if !strings.Contains(sinkOut.String(), fmt.Sprintf("received %d", size)) {
-		t.Errorf("sink said %q", sinkOut.String())
+	key := newSealedKey()
+	for _, tc := range []struct {
+		name   string
+		sink   func(context.Context, int64, io.Writer) error
+		source func(ctx context.Context, addr string) error
+	}{
+		{"plain", runSink, func(ctx context.Context, addr string) error { return runSource(ctx, addr, file) }},
+		{
+			"sealed",
+			func(ctx context.Context, expect int64, w io.Writer) error { return runOpenSink(ctx, expect, key, w) },
+			func(ctx context.Context, addr string) error { return runSealedSource(ctx, addr, file, key) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sinkOut bytes.Buffer
+			sinkAddr, sinkDone := listen("sink", func(a *announce) error {
+				err := tc.sink(ctx, size, a)
+				fmt.Fprint(&sinkOut, a.rest.String())
+				return err
+			})
+			proxyAddr, proxyDone := listen("proxy", func(a *announce) error { return runProxy(ctx, sinkAddr, a) })
+			if err := tc.source(ctx, proxyAddr); err != nil {
+				t.Fatal("source:", err)
+			}
+			if err := <-proxyDone; err != nil {
+				t.Fatal("proxy:", err)
+			}
+			if err := <-sinkDone; err != nil {
+				t.Fatal("sink:", err)
+			}
+			if !strings.Contains(sinkOut.String(), fmt.Sprintf("received %d", size)) {
+				t.Errorf("sink said %q", sinkOut.String())
+			}
+
+			// A short delivery is an error at the sink.
+			sinkAddr, sinkDone = listen("sink", func(a *announce) error { return tc.sink(ctx, size+1, a) })
+			if err := tc.source(ctx, sinkAddr); err != nil {
+				t.Fatal("source:", err)
+			}
+			if err := <-sinkDone; err == nil || !strings.Contains(err.Error(), "want") {
+				t.Errorf("short delivery: %v", err)
+			}
+		})
 	}
 
-	// A short delivery is an error at the sink.
-	sinkAddr, sinkDone = listen("sink", func(a *announce) error { return runSink(ctx, size+1, a) })
-	if err := runSource(ctx, sinkAddr, file); err != nil {
-		t.Fatal("source:", err)
+	// The sealed sink opens records: another key's fail at the first one.
+	sinkAddr, sinkDone := listen("sink", func(a *announce) error { return runOpenSink(ctx, size, newSealedKey(), a) })
+	_ = runSealedSource(ctx, sinkAddr, file, key) // cut off by the sink's failure
+	if err := <-sinkDone; err == nil || !strings.Contains(err.Error(), "record 0: cipher: message authentication failed") {
+		t.Errorf("another key: %v", err)
 	}
-	if err := <-sinkDone; err == nil || !strings.Contains(err.Error(), "want") {
-		t.Errorf("short delivery: %v", err)
+	for _, bad := range []string{"", "00", strings.Repeat("zz", 32)} {
+		if err := runSealedSource(ctx, "127.0.0.1:1", file, bad); err == nil || !strings.Contains(err.Error(), "-internal-key") {
+			t.Errorf("key %q: %v", bad, err)
+		}
 	}
 }
 
