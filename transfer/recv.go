@@ -245,6 +245,9 @@ func (r *receiver) answer() error {
 	}
 	r.start = time.Now() // the transfer's clock: the user's answer is not part of it
 	r.em.emit(Accepted{ResumeBytes: have})
+	if have > 0 {
+		r.progress(nil, true) // resumed bytes count from the start
+	}
 	return nil
 }
 

@@ -35,7 +35,7 @@ type disk struct {
 	claimed   map[int]resumeClaim
 	held      map[int][SumSize]byte // checksums of complete files claimed
 	resumable int64                 // bytes expected to be reused, before hashing
-	resumed   int64                 // bytes actually reused (the sender agreed)
+	resumed   int64                 // bytes claimed, less claims the sender turned down
 
 	batch      []pendingCommit
 	batchBytes int64
@@ -290,6 +290,7 @@ func (d *disk) claims() ([]resumeClaim, error) {
 		c := resumeClaim{Index: i, Have: have}
 		h.Sum(c.Hash[:0])
 		d.claimed[i] = c
+		d.resumed += have // until the sender turns the claim down (open)
 		if st.candidate {
 			d.held[i] = fs.sum()
 		}
@@ -320,7 +321,6 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	part := e.Path + partSuffix
 	switch {
 	case claimed && offset == claim.Have && st.candidate:
-		d.resumed += offset
 		return nil, true, nil
 	case claimed && offset == claim.Have:
 		f, err := d.openFile(part, os.O_RDWR, 0)
@@ -339,11 +339,12 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 			f.Close()
 			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
 		}
-		d.resumed += offset
 		d.opened[idx] = true
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
 		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
+	case claimed:
+		d.resumed -= claim.Have // the sender's copy differs: all of it comes again
 	case st.candidate && !d.overwrite:
 		return nil, false, fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
 	}

@@ -93,6 +93,8 @@ func TestResumeAfterInterruption(t *testing.T) {
 					t.Errorf("Done.Resumed = %d, want %d", d.Resumed, have)
 				}
 			}
+			checkResumedProgress(t, "sender", r.sendEv.list(), []int64{have})
+			checkResumedProgress(t, "receiver", r.recvEv.list(), []int64{have})
 			t.Logf("held %d of %d bytes after the cut; %d crossed on resume", have, total, crossed)
 		})
 	}
@@ -126,4 +128,93 @@ func TestResumeLargeFileAfterInterruption(t *testing.T) {
 	sameTree(t, src, out)
 	assertNoParts(t, out)
 	t.Logf("held %d of %d bytes after the cut", have, size)
+}
+
+// When the sender's file changed since the part file was written, the
+// sender turns the claim down and sends the whole file: the result is the
+// new file, and progress takes the claim back out of what was resumed.
+func TestResumeClaimTurnedDown(t *testing.T) {
+	src := t.TempDir()
+	const size = 1_000_000
+	data := randBytes(21, size)
+	path := filepath.Join(src, "f.bin")
+	writeFile(t, path, data, 0o644)
+	so := SendOptions{Paths: []string{path}, Compress: "off"}
+	out := t.TempDir()
+	r := transferCtx(t, context.Background(), context.Background(), so, ReceiveOptions{OutDir: out},
+		func(a, b *chantest.End) {
+			a.CutWhen(func(from *chantest.End, typ byte, _ []byte) bool {
+				return from == a && typ == recData && a.Stats.Records(recData) == 5
+			})
+		})
+	if r.sendErr == nil || r.recvErr == nil {
+		t.Fatalf("interrupted transfer succeeded: %v / %v", r.sendErr, r.recvErr)
+	}
+	have := held(t, out, map[string]int64{"f.bin": size})
+	if have == 0 {
+		t.Fatal("the cut left no part file")
+	}
+
+	data[0] ^= 0xff // same size, different first byte: the receiver's prefix is stale
+	writeFile(t, path, data, 0o644)
+	r = transfer(t, so, ReceiveOptions{OutDir: out})
+	mustOK(t, r)
+	sameTree(t, src, out)
+	assertNoParts(t, out)
+	if crossed := r.sender.Stats.Bytes(recData) - r.sender.Stats.Records(recData); crossed != size {
+		t.Errorf("sent %d file bytes after turning the claim down, want all %d", crossed, size)
+	}
+	for _, side := range []struct {
+		name string
+		evs  []Event
+	}{{"sender", r.sendEv.list()}, {"receiver", r.recvEv.list()}} {
+		var accepted *Accepted
+		for _, ev := range side.evs {
+			switch e := ev.(type) {
+			case Accepted:
+				accepted = &e
+			case Done:
+				if e.Resumed != 0 {
+					t.Errorf("%s: Done.Resumed = %d, want 0", side.name, e.Resumed)
+				}
+			}
+		}
+		if accepted == nil || accepted.ResumeBytes != have {
+			t.Errorf("%s: accepted %+v, want a claim of %d bytes", side.name, accepted, have)
+		}
+		checkResumedProgress(t, side.name, side.evs, []int64{have, 0})
+	}
+}
+
+// checkResumedProgress checks the Progress events after Accepted: each
+// counts resumed bytes in Done, the resumed amount takes the values of
+// want in order (each possibly repeated or skipped, but never going back),
+// and the first one comes before any file starts and counts the claim.
+func checkResumedProgress(t *testing.T, side string, evs []Event, want []int64) {
+	t.Helper()
+	accepted, first, i := false, true, 0
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case Accepted:
+			accepted = true
+		case Progress:
+			if !accepted {
+				continue
+			}
+			for i < len(want) && e.Resumed != want[i] {
+				i++
+			}
+			if i == len(want) {
+				t.Errorf("%s: progress with %d resumed, want one of %v in order", side, e.Resumed, want)
+				return
+			}
+			if e.Done < e.Resumed || (e.Total >= 0 && e.Done > e.Total) {
+				t.Errorf("%s: progress %d of %d with %d resumed", side, e.Done, e.Total, e.Resumed)
+			}
+			if first && want[0] > 0 && (e.Resumed != want[0] || e.Done != want[0] || e.File != "") {
+				t.Errorf("%s: first progress %+v, want %d resumed and done", side, e, want[0])
+			}
+			first = false
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
@@ -282,8 +283,12 @@ type sender struct {
 	em    *emitter
 	start time.Time
 
-	claims  map[int]resumeClaim
-	resumed int64 // bytes the receiver already had (verified by us)
+	claims map[int]resumeClaim
+	// resumed is what the receiver claims to have, less the claims found
+	// false as the pipeline reaches their files: counting claims from the
+	// start keeps progress from sitting at 0% while a large prefix is
+	// checked.
+	resumed int64
 }
 
 func (s *sender) run(ctx context.Context) error {
@@ -299,6 +304,7 @@ func (s *sender) run(ctx context.Context) error {
 		offered += c.Have
 	}
 	s.start = time.Now() // the transfer's clock: the wait for an answer is not part of it
+	atomic.StoreInt64(&s.resumed, offered)
 	s.em.emit(Accepted{ResumeBytes: offered})
 	return s.stream(ctx)
 }

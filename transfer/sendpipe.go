@@ -108,6 +108,10 @@ func (s *sender) stream(ctx context.Context) error {
 		bufs:    newAlignedBufPool(blockDataAt+MaxRecordPayload+1024, 2*(orderedDepth+workDepth)+8, blockDataAt),
 	}
 	p.lastEnded.Store(-1)
+	p.curFile.Store(-1) // no file yet: progress names none
+	if s.resumedLoad() > 0 {
+		s.progress(p, true) // resumed bytes count from the start
+	}
 	ncomp := 0
 	if mode != CompressOff {
 		ncomp = max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -332,8 +336,8 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		}
 		if same {
 			offset = claim.Have
-			atomic.AddInt64(&p.s.resumed, offset)
 		} else {
+			atomic.AddInt64(&p.s.resumed, -claim.Have)
 			h.Reset()
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)

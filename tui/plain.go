@@ -148,6 +148,9 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 
 func (v *plainView) progress(p transfer.Progress) {
 	speed := v.meter.observe(p.Done-p.Resumed, p.Elapsed)
+	if p.FileIndex == 0 {
+		return // before the first file: "accepted; resuming (…)" said it all
+	}
 	now := v.now()
 	newFile := p.FileIndex != v.lastFile
 	if !newFile && !v.lastPrint.IsZero() && now.Sub(v.lastPrint) < plainProgressEvery {

@@ -197,6 +197,22 @@ func TestPlainResumedIsNotSpeed(t *testing.T) {
 	}
 }
 
+// A resumed transfer reports progress before its first file starts (the
+// resumed bytes): "accepted; resuming" has said that, so no line yet.
+func TestPlainNoLineBeforeTheFirstFile(t *testing.T) {
+	var out bytes.Buffer
+	clock := newFakeClock()
+	v := newPlain(Options{Out: &out, Role: Receiving}, clock.now)
+	v.Event(transfer.Accepted{ResumeBytes: 783_000_000})
+	v.Event(transfer.Progress{Total: 2_000_000_000, Done: 783_000_000, Resumed: 783_000_000, Files: 1})
+	clock.add(100 * time.Millisecond)
+	v.Event(transfer.Progress{Total: 2_000_000_000, Done: 783_000_000, Resumed: 783_000_000, FileIndex: 1, Files: 1, File: "big.bin", Elapsed: 100 * time.Millisecond})
+	want := "accepted; resuming (783 MB already there)\nprogress:  39% 783 MB of 2.0 GB: big.bin\n"
+	if got := out.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestPlainResumedIsNotCompression(t *testing.T) {
 	var out bytes.Buffer
 	v := newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
