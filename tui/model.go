@@ -149,9 +149,13 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.reply <- acceptReply{ok: msg.accept}
 		m.reply = nil
-		if msg.accept {
+		switch {
+		case msg.accept && m.offer != nil && m.offer.Resumable > 0:
+			// Hashing what is here takes a while for large part files.
+			m.wait = m.wait.finishStep().step("checking the " + size(m.offer.Resumable) + " already here")
+		case msg.accept:
 			m.wait = m.wait.finishStep().step("starting the transfer")
-		} else {
+		default:
 			m.wait = m.wait.finishStep().step("declined; telling the sender")
 		}
 		return m.show(m.wait)

@@ -57,6 +57,29 @@ func TestAcceptPrompt(t *testing.T) {
 	}
 }
 
+// After a yes, the wait screen says what happens next: hashing what is
+// already here, when there is some, takes a while.
+func TestAcceptSaysWhatComesNext(t *testing.T) {
+	for _, c := range []struct {
+		resumable int64
+		want      string
+	}{{0, "starting the transfer"}, {783_000_000, "checking the 783 MB already here"}} {
+		tm := startModel(t, testOptions(Receiving), 80, 24)
+		reply := make(chan acceptReply, 1)
+		o := sampleOffer(3)
+		o.Resumable = c.resumable
+		tm.Send(offerMsg{offer: o, reply: reply})
+		tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+		if r := waitReply(t, reply); !r.ok {
+			t.Fatalf("answer = %+v", r)
+		}
+		_, view := stopModel(t, tm)
+		if !strings.Contains(view, c.want) {
+			t.Errorf("resumable %d: the wait screen lacks %q:\n%s", c.resumable, c.want, view)
+		}
+	}
+}
+
 func TestOfferScrolls(t *testing.T) {
 	tm := startModel(t, testOptions(Receiving), 80, 24)
 	tm.Send(offerMsg{offer: sampleOffer(30), reply: make(chan acceptReply, 1)})
