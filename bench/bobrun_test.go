@@ -189,7 +189,7 @@ func TestBenchmarkEndToEnd(t *testing.T) {
 	if res.Ceiling == nil || res.Ceiling.MBps <= 0 || len(res.Ceiling.Runs) != 1 || res.Ceiling.Error != "" {
 		t.Errorf("ceiling = %+v", res.Ceiling)
 	}
-	if s := res.SealedCeiling; s == nil || s.MBps <= 0 || len(s.Runs) != 1 || s.Error != "" {
+	if s := res.EncryptedCeiling; s == nil || s.MBps <= 0 || len(s.Runs) != 1 || s.Error != "" {
 		t.Errorf("encrypted ceiling = %+v", s)
 	}
 	if len(res.Cases) != len(allCases) || res.Machine.Cores < 1 || len(res.Targets) == 0 {

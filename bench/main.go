@@ -169,7 +169,7 @@ func benchmark(ctx context.Context, cfg config, log io.Writer) (*result, error) 
 	for _, sealed := range []bool{false, true} {
 		name, dst := "ceiling", &res.Ceiling
 		if sealed {
-			name, dst = "encrypted ceiling", &res.SealedCeiling
+			name, dst = "encrypted ceiling", &res.EncryptedCeiling
 		}
 		progress("measuring the %s (%d runs of %s)", name, cfg.ceilingRuns, formatSize(random.bytes))
 		c := measureCeiling(ctx, self, random.path, random.bytes, cfg.ceilingRuns, sealed, cfg.caseTimeoutFor(random.bytes, 100e6), logDir)

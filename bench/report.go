@@ -24,11 +24,11 @@ type result struct {
 	Runs     int            `json:"runs"`   // measured runs of each loopback case
 	Warmup   bool           `json:"warmup"` // an unmeasured run of each loopback case came first
 	Ceiling  *ceilingResult `json:"ceiling,omitempty"`
-	// SealedCeiling is the ceiling with AES-GCM and nothing else added.
-	SealedCeiling *ceilingResult `json:"sealed_ceiling,omitempty"`
-	Cases         []caseResult   `json:"cases"`
-	Targets       []target       `json:"targets"`
-	Notes         []string       `json:"notes,omitempty"`
+	// EncryptedCeiling is the ceiling with AES-GCM and nothing else added.
+	EncryptedCeiling *ceilingResult `json:"encrypted_ceiling,omitempty"`
+	Cases            []caseResult   `json:"cases"`
+	Targets          []target       `json:"targets"`
+	Notes            []string       `json:"notes,omitempty"`
 }
 
 // Target outcomes.
@@ -85,7 +85,7 @@ func evaluateTargets(r *result) []target {
 		}
 		v := c.RecvMBps / r.Ceiling.MBps
 		measured := fmt.Sprintf("%.0f%% (%.0f of %.0f MB/s)", 100*v, c.RecvMBps, r.Ceiling.MBps)
-		if s := r.SealedCeiling; s != nil && s.Error == "" && s.MBps > 0 {
+		if s := r.EncryptedCeiling; s != nil && s.Error == "" && s.MBps > 0 {
 			measured += fmt.Sprintf("; encrypted ceiling %.0f%%", 100*s.MBps/r.Ceiling.MBps)
 		}
 		return v, measured
@@ -144,7 +144,7 @@ func writeTable(w io.Writer, r *result) error {
 	fmt.Fprintf(&b, "bob %s · --compress %s · inputs %s (seed %d)\n", r.Bob, r.Compress, formatSize(r.Size), r.Seed)
 	writeCeiling(&b, "ceiling", r.Ceiling, nil,
 		"sender process → splice proxy process → discarding receiver")
-	writeCeiling(&b, "encrypted ceiling", r.SealedCeiling, r.Ceiling,
+	writeCeiling(&b, "encrypted ceiling", r.EncryptedCeiling, r.Ceiling,
 		"the same, the sender sealing AES-256-GCM records straight from a memory map of the file, the receiver opening them; nothing else")
 	b.WriteString("\n")
 
@@ -273,7 +273,7 @@ func cpuBudget(r *result) string {
 	ceilingGiBps := r.Ceiling.MBps * 1e6 / gib
 	budget := float64(r.Machine.Cores) / (ceilingRatioTarget * ceilingGiBps)
 	encrypted := ""
-	if s := r.SealedCeiling; s != nil && s.Error == "" && len(s.Runs) > 0 {
+	if s := r.EncryptedCeiling; s != nil && s.Error == "" && len(s.Runs) > 0 {
 		encrypted = fmt.Sprintf(", encrypted ceiling %.2f", s.cpuPerGiB().Total)
 	}
 	return fmt.Sprintf("cpu budget: %.0f%% of the ceiling is %.0f MB/s, which %d cores reach only at ≤ %.2f CPU-s/GiB with every core busy throughout; spent: ceiling %.2f%s, bob %.2f\n",

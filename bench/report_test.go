@@ -49,7 +49,7 @@ func sampleResult() *result {
 			{MBps: 990, Source: usage{CPUSeconds: 0.6}, Proxy: usage{CPUSeconds: 0.9}, Sink: usage{CPUSeconds: 0.3}},
 			{MBps: 1000}, {MBps: 1010},
 		}},
-		SealedCeiling: &ceilingResult{Bytes: 1 << 30, MBps: 650, Runs: []ceilingRun{
+		EncryptedCeiling: &ceilingResult{Bytes: 1 << 30, MBps: 650, Runs: []ceilingRun{
 			{MBps: 650, Source: usage{CPUSeconds: 1.5}, Proxy: usage{CPUSeconds: 0.3}, Sink: usage{CPUSeconds: 1.2}},
 		}},
 		Cases: []caseResult{random, compressible, small, slow},
@@ -128,7 +128,7 @@ func TestWriteTable(t *testing.T) {
 		}
 	}
 	r.Ceiling = &ceilingResult{Error: "sink: boom"}
-	r.SealedCeiling = &ceilingResult{Error: "open-sink: bang"}
+	r.EncryptedCeiling = &ceilingResult{Error: "open-sink: bang"}
 	b.Reset()
 	if err := writeTable(&b, r); err != nil {
 		t.Fatal(err)
