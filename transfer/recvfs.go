@@ -343,10 +343,11 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
 		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
-	case claimed:
-		d.resumed -= claim.Have // the sender's copy differs: all of it comes again
 	case st.candidate && !d.overwrite:
 		return nil, false, fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+	}
+	if claimed {
+		d.resumed -= claim.Have // the sender's copy differs: all of it comes again
 	}
 	f, err := d.openFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -1,9 +1,12 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
@@ -215,6 +218,55 @@ func checkResumedProgress(t *testing.T, side string, evs []Event, want []int64) 
 				t.Errorf("%s: first progress %+v, want %d resumed and done", side, e, want[0])
 			}
 			first = false
+		}
+	}
+}
+
+// A complete file of the offered name, size and modification time is
+// claimed whole; when the sender's bytes differ it turns the claim down,
+// and the file may then be replaced only with Overwrite.
+func TestCompleteFileClaimTurnedDown(t *testing.T) {
+	src := t.TempDir()
+	const size = 300_000
+	path := filepath.Join(src, "f.bin")
+	writeFile(t, path, randBytes(31, size), 0o644)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	mine := randBytes(32, size) // same size, other bytes
+	dst := filepath.Join(out, "f.bin")
+	writeFile(t, dst, mine, 0o644)
+	if err := os.Chtimes(dst, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	so := SendOptions{Paths: []string{path}, Compress: "off"}
+
+	r := transfer(t, so, ReceiveOptions{OutDir: out})
+	if !errors.Is(r.recvErr, ErrExists) || !strings.Contains(r.recvErr.Error(), "different content") {
+		t.Fatalf("receiver: %v, want ErrExists for different content", r.recvErr)
+	}
+	if r.sendErr == nil {
+		t.Error("the sender succeeded")
+	}
+	if got, _ := os.ReadFile(dst); !bytes.Equal(got, mine) {
+		t.Fatal("the existing file was changed without Overwrite")
+	}
+	assertNoParts(t, out)
+
+	r = transfer(t, so, ReceiveOptions{OutDir: out, Overwrite: true})
+	mustOK(t, r)
+	sameTree(t, src, out)
+	for _, side := range []struct {
+		name string
+		evs  []Event
+	}{{"sender", r.sendEv.list()}, {"receiver", r.recvEv.list()}} {
+		checkResumedProgress(t, side.name, side.evs, []int64{size, 0})
+		for _, ev := range side.evs {
+			if d, ok := ev.(Done); ok && d.Resumed != 0 {
+				t.Errorf("%s: Done.Resumed = %d, want 0", side.name, d.Resumed)
+			}
 		}
 	}
 }
