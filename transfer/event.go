@@ -50,12 +50,15 @@ type Accepted struct{ ResumeBytes int64 }
 // Progress of the whole transfer. Emitted at most a few times a second.
 type Progress struct {
 	Done, Total int64 // payload bytes (uncompressed); Total < 0 when unknown
-	Resumed     int64 // of Done, bytes the receiver already held: they never crossed
-	WireBytes   int64 // bytes that crossed the channel (after compression)
-	File        string
-	FileIndex   int // 1-based
-	Files       int
-	Elapsed     time.Duration // since the offer was accepted
+	// Resumed is the part of Done the receiver already holds: it never
+	// crosses. It counts every claim from the start and drops a claim the
+	// sender turns down (its file changed), so it can go down once.
+	Resumed   int64
+	WireBytes int64 // bytes that crossed the channel (after compression)
+	File      string
+	FileIndex int // 1-based
+	Files     int
+	Elapsed   time.Duration // since the offer was accepted
 }
 
 // FileDone: one file arrived complete and verified (receiver) or was
