@@ -52,7 +52,7 @@ type Progress struct {
 	Done, Total int64 // payload bytes (uncompressed); Total < 0 when unknown
 	// Resumed is the part of Done the receiver already holds: it never
 	// crosses. It counts every claim from the start and drops a claim the
-	// sender turns down (its file changed), so it can go down once.
+	// sender turns down (its file changed): it can go down.
 	Resumed   int64
 	WireBytes int64 // bytes that crossed the channel (after compression)
 	File      string
