@@ -75,6 +75,15 @@ type Skipped struct {
 	Reason string // "symbolic link", "special file"
 }
 
+// Changed (sender): a file was written to after it was offered. The
+// receiver gets, verified, the Sent bytes bob read, which may mix old and
+// new content; Now is the file's size now (the offer announced Sent bytes,
+// so more cannot be sent). Path is raw.
+type Changed struct {
+	Path      string
+	Sent, Now int64
+}
+
 // TextReceived carries a text message (bob send --text).
 type TextReceived struct{ Text string }
 
@@ -100,4 +109,5 @@ func (Progress) isEvent()      {}
 func (FileDone) isEvent()      {}
 func (TextReceived) isEvent()  {}
 func (Skipped) isEvent()       {}
+func (Changed) isEvent()       {}
 func (Done) isEvent()          {}

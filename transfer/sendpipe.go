@@ -436,6 +436,14 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			return fileEnd{}, err
 		}
 	}
+	if f != nil && e.Kind == kindFile {
+		// A file written to after the offer (a growing log, say) was read
+		// in a state the person did not offer: say so. One that shrank
+		// has already failed above.
+		if fi, err := f.Stat(); err == nil && (fi.Size() != e.Size || fi.ModTime().UnixNano() != e.MTime) {
+			p.s.em.emit(Changed{Path: e.Path, Sent: size, Now: fi.Size()})
+		}
+	}
 	end := fileEnd{Index: idx, Size: size, Sum: h.sum()}
 	return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
 }

@@ -229,6 +229,24 @@ func skippedLine(e transfer.Skipped) string {
 	return fmt.Sprintf("%s (%s)", safeterm.Escape(e.Path), safeterm.Escape(e.Reason))
 }
 
+// changedLine says what became of a file written to while it was sent,
+// its path escaped.
+func changedLine(e transfer.Changed) string {
+	return fmt.Sprintf("%s changed while it was being sent: the receiver has the %s offered, as they were read (the file is %s now)",
+		safeterm.Escape(e.Path), size(e.Sent), size(e.Now))
+}
+
+// changedEntry is a file written to while it was sent, for a list under
+// changedNote, its path escaped.
+func changedEntry(e transfer.Changed) string {
+	return fmt.Sprintf("%s (%s offered, %s now)", safeterm.Escape(e.Path), size(e.Sent), size(e.Now))
+}
+
+// changedNote heads the list of changedEntry lines.
+func changedNote(n int) string {
+	return fmt.Sprintf("%s changed while being sent; the receiver has what was read:", plural(n, "file", "files"))
+}
+
 // skippedNote is the one-line mention of entries left out of an offer.
 func skippedNote(n int) string {
 	return fmt.Sprintf("left out %s that cannot be sent (links, special files)", plural(n, "entry", "entries"))

@@ -24,6 +24,7 @@ func peerEvents(s string) []transfer.Event {
 		transfer.Progress{Done: 5, Total: 20, File: s, FileIndex: 1, Files: 2, Elapsed: time.Second},
 		transfer.FileDone{Path: s, Size: 10},
 		transfer.Skipped{Path: s, Reason: s},
+		transfer.Changed{Path: s, Sent: 10, Now: 12},
 		transfer.TextReceived{Text: s},
 		transfer.Done{Files: 2, Bytes: 20, OutDir: s, Via: s},
 	}

@@ -80,6 +80,12 @@ type (
 		Path   string `json:"path"`
 		Reason string `json:"reason"`
 	}
+	jsonChanged struct {
+		Event   string `json:"event"` // "changed"
+		Path    string `json:"path"`
+		Sent    int64  `json:"sent"`     // the bytes offered, as read
+		SizeNow int64  `json:"size_now"` // the file's size after it was read
+	}
 	jsonText struct {
 		Event string `json:"event"` // "text"
 		Text  string `json:"text"`
@@ -188,6 +194,8 @@ func (v *jsonView) Event(e transfer.Event) {
 		v.write(jsonText{Event: "text", Text: safeterm.Escape(e.Text)})
 	case transfer.Skipped:
 		v.write(jsonSkipped{Event: "skipped", Path: safeterm.Escape(e.Path), Reason: safeterm.Escape(e.Reason)})
+	case transfer.Changed:
+		v.write(jsonChanged{Event: "changed", Path: safeterm.Escape(e.Path), Sent: e.Sent, SizeNow: e.Now})
 	case transfer.Done:
 		v.write(jsonDone{Event: "done", Files: e.Files, Bytes: e.Bytes, WireBytes: e.WireBytes,
 			ElapsedMS: e.Elapsed.Milliseconds(), OutDir: safeterm.Escape(e.OutDir), Via: safeterm.Escape(e.Via), Resumed: e.Resumed})

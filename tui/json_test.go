@@ -102,6 +102,7 @@ func TestJSONHostile(t *testing.T) {
 	v.Event(transfer.Skipped{Path: hostile, Reason: hostile})
 	v.Event(transfer.TextReceived{Text: hostile})
 	v.Event(transfer.Done{Files: 1, Bytes: 10, OutDir: hostile, Via: hostile})
+	v.Event(transfer.Changed{Path: hostile, Sent: 10, Now: 12})
 	v.Close(errors.New(hostile))
 
 	raw := out.String()
@@ -109,13 +110,13 @@ func TestJSONHostile(t *testing.T) {
 		t.Fatalf("JSON output has raw control bytes: %q", raw)
 	}
 	objs := decodeLines(t, out.Bytes())
-	if len(objs) != 7 {
-		t.Fatalf("%d objects, want 7 (a name with a newline must not split a line):\n%s", len(objs), raw)
+	if len(objs) != 8 {
+		t.Fatalf("%d objects, want 8 (a name with a newline must not split a line):\n%s", len(objs), raw)
 	}
 	escaped := `evil\x1b]0;pwned\a\nname.txt`
 	for _, got := range []any{
 		objs[0]["entries"].([]any)[0].(map[string]any)["path"], objs[1]["file"], objs[2]["path"],
-		objs[3]["path"], objs[3]["reason"], objs[4]["text"], objs[5]["out_dir"], objs[5]["via"], objs[6]["message"],
+		objs[3]["path"], objs[3]["reason"], objs[4]["text"], objs[5]["out_dir"], objs[5]["via"], objs[6]["path"], objs[7]["message"],
 	} {
 		if got != escaped {
 			t.Errorf("decoded string = %q, want the escaped %q", got, escaped)
@@ -149,6 +150,7 @@ func TestJSONFieldNames(t *testing.T) {
 	v.Event(transfer.Progress{Done: 0, Total: 2, File: "f", FileIndex: 1, Files: 1, Elapsed: time.Second / 2})
 	clock.add(time.Second)
 	v.Event(transfer.Progress{Done: 1, Total: 2, WireBytes: 1, File: "f", FileIndex: 1, Files: 1, Elapsed: time.Second})
+	v.Event(transfer.Changed{Path: "f", Sent: 2, Now: 3})
 	v.Event(transfer.Done{Files: 1, Bytes: 2, WireBytes: 1, Elapsed: time.Second, OutDir: "d", Via: "v", Resumed: 1})
 	want := []string{
 		`{"event":"code","code":"7-a-b","command":"bob recv 7-a-b","relay":"r:1","hints":["h:1"]}`,
@@ -158,6 +160,7 @@ func TestJSONFieldNames(t *testing.T) {
 		// One point gives no speed yet, so no time left either.
 		`{"event":"progress","done":0,"total":2,"wire_bytes":0,"file":"f","file_index":1,"files":1,"elapsed_ms":500,"bytes_per_second":0}`,
 		`{"event":"progress","done":1,"total":2,"wire_bytes":1,"file":"f","file_index":1,"files":1,"elapsed_ms":1000,"bytes_per_second":2,"eta_ms":500}`,
+		`{"event":"changed","path":"f","sent":2,"size_now":3}`,
 		`{"event":"done","files":1,"bytes":2,"wire_bytes":1,"elapsed_ms":1000,"out_dir":"d","via":"v","resumed":1}`,
 	}
 	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

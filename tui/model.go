@@ -69,6 +69,7 @@ type model struct {
 	offer    *transfer.OfferReceived
 	texts    []string
 	skipped  []string // escaped "path (reason)" lines, sender
+	changed  []string // escaped changedEntry lines, sender
 	done     *transfer.Done
 	progress *progressScreen
 
@@ -255,6 +256,9 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 				m.screen = *m.progress
 			}
 		}
+	case transfer.Changed:
+		m.changed = append(m.changed, changedEntry(e))
+		return m, nil
 	case transfer.Done:
 		d := e
 		m.done = &d
@@ -269,7 +273,7 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 }
 
 func (m model) summary(err error) summary {
-	s := summary{role: m.cfg.opts.Role, done: m.done, texts: m.texts, offer: m.offer, skipped: m.skipped}
+	s := summary{role: m.cfg.opts.Role, done: m.done, texts: m.texts, offer: m.offer, skipped: m.skipped, changed: m.changed}
 	if err != nil {
 		s.err = m.cfg.opts.describe(err)
 	}

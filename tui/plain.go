@@ -118,6 +118,8 @@ func (v *plainView) Event(e transfer.Event) {
 		v.printf("text: %s\n", safeterm.Escape(e.Text))
 	case transfer.Skipped:
 		v.printf("skipped: %s\n", skippedLine(e))
+	case transfer.Changed:
+		v.printf("warning: %s\n", changedLine(e))
 	case transfer.Done:
 		v.done(e)
 	}

@@ -89,6 +89,7 @@ func TestPlainHostile(t *testing.T) {
 	v.Event(transfer.Progress{Done: 5, Total: 10, File: hostile, FileIndex: 1, Files: 1, Elapsed: time.Second})
 	v.Event(transfer.FileDone{Path: hostile, Size: 10})
 	v.Event(transfer.Skipped{Path: hostile, Reason: hostile})
+	v.Event(transfer.Changed{Path: hostile, Sent: 10, Now: 12})
 	v.Event(transfer.TextReceived{Text: hostile})
 	v.Event(transfer.Done{Files: 1, Bytes: 10, OutDir: hostile, Via: hostile})
 	v.Close(errors.New(hostile))
@@ -96,8 +97,18 @@ func TestPlainHostile(t *testing.T) {
 	if strings.ContainsAny(got, "\x1b\x07") || strings.Contains(got, "\nname.txt") {
 		t.Fatalf("plain output has a raw hostile name:\n%q", got)
 	}
-	if n := strings.Count(got, `evil\x1b]0;pwned\a\nname.txt`); n < 9 {
+	if n := strings.Count(got, `evil\x1b]0;pwned\a\nname.txt`); n < 10 {
 		t.Fatalf("the escaped name shows %d times, want every place:\n%s", n, got)
+	}
+}
+
+func TestPlainChanged(t *testing.T) {
+	var out bytes.Buffer
+	v := newPlain(Options{Out: &out}, newFakeClock().now)
+	v.Event(transfer.Changed{Path: "logs/app.log", Sent: 4_200_000, Now: 4_300_000})
+	want := "warning: logs/app.log changed while it was being sent: the receiver has the 4.2 MB offered, as they were read (the file is 4.3 MB now)\n"
+	if out.String() != want {
+		t.Errorf("got  %q\nwant %q", out.String(), want)
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// maxSkippedShown is how many left-out entries the summary lists.
-const maxSkippedShown = 5
+// maxShown is how many entries the summary lists under a warning (files
+// left out, files changed while sent).
+const maxShown = 5
 
 // summary is what the last screen reports.
 type summary struct {
@@ -20,6 +21,7 @@ type summary struct {
 	offer   *transfer.OfferReceived
 	texts   []string // raw, from the peer
 	skipped []string // escaped lines
+	changed []string // escaped lines
 	err     string   // escaped, one sentence; "" on success
 }
 
@@ -87,19 +89,29 @@ func (s summaryScreen) View() string {
 			lines = append(lines, "  "+st.label.Render("saved in ")+safeterm.Escape(d.OutDir))
 		}
 	}
-	if n := len(s.sum.skipped); n > 0 {
-		lines = append(lines, "", st.warn.Render(skippedNote(n)+":"))
-		for _, l := range s.sum.skipped[:min(n, maxSkippedShown)] {
-			lines = append(lines, "  "+l)
-		}
-		if n > maxSkippedShown {
-			lines = append(lines, st.dim.Render(fmt.Sprintf("  …and %d more", n-maxSkippedShown)))
-		}
-	}
+	lines = appendList(lines, st, s.sum.skipped, skippedNote(len(s.sum.skipped))+":")
+	lines = appendList(lines, st, s.sum.changed, changedNote(len(s.sum.changed)))
 	for _, t := range s.sum.texts {
 		lines = append(lines, "", st.label.Render("Message:"), st.listBox.Width(cw-st.listBox.GetHorizontalBorderSize()).Render(escapeLines(t)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// appendList adds a warning heading and the first maxShown of items (escaped
+// lines) below it, if there are any.
+func appendList(lines []string, st styles, items []string, heading string) []string {
+	n := len(items)
+	if n == 0 {
+		return lines
+	}
+	lines = append(lines, "", st.warn.Render(heading))
+	for _, l := range items[:min(n, maxShown)] {
+		lines = append(lines, "  "+l)
+	}
+	if n > maxShown {
+		lines = append(lines, st.dim.Render(fmt.Sprintf("  …and %d more", n-maxShown)))
+	}
+	return lines
 }
 
 // escapeLines escapes a peer's multi-line text line by line, so that its

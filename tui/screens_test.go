@@ -159,6 +159,7 @@ func TestGoldenSummarySender(t *testing.T) {
 		sendAll(tm, transfer.Skipped{Path: fmt.Sprintf("holiday/link-%d", i), Reason: "symbolic link"})
 	}
 	sendAll(tm, progressEvents()...)
+	sendAll(tm, transfer.Changed{Path: "holiday/notes.txt", Sent: 1_200_000, Now: 1_250_000})
 	sendAll(tm, transfer.Done{Files: 3, Bytes: 7_407_402, WireBytes: 4_444_441, Elapsed: 3200 * time.Millisecond, Via: "relay 192.168.1.20:9009"})
 	teatest.RequireEqualOutput(t, []byte(closeAndView(t, tm, nil)))
 }
