@@ -86,6 +86,9 @@ func checkSources(opts SendOptions) ([]source, error) {
 		if !info.Mode().IsRegular() && !info.IsDir() {
 			return nil, fmt.Errorf("cannot send %q: it is not a regular file or folder", safeterm.Escape(p))
 		}
+		if err := checkReadable(p); err != nil {
+			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), unwrapPathError(err))
+		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), err)
@@ -104,6 +107,16 @@ func checkSources(opts SendOptions) ([]source, error) {
 		srcs = append(srcs, source{path: p, name: name, info: info})
 	}
 	return srcs, nil
+}
+
+// checkReadable opens path and closes it again: a file or folder that
+// cannot be opened is found before it is offered, not halfway through.
+func checkReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func unwrapPathError(err error) error {
@@ -130,8 +143,8 @@ type outgoing struct {
 	folders int
 }
 
-// buildOffer walks the sources. Symbolic links inside folders and special
-// files are skipped with a Skipped event.
+// buildOffer walks the sources. Symbolic links, special files and what the
+// person may not read inside folders are skipped with a Skipped event.
 func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 	srcs, err := checkSources(opts)
 	if err != nil {
@@ -151,10 +164,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			out.add(fileEntry(s.name, s.info), s.path)
 			continue
 		}
-		err := filepath.WalkDir(s.path, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
-			}
+		err := filepath.WalkDir(s.path, func(p string, d fs.DirEntry, walkErr error) error {
 			rel, err := filepath.Rel(s.path, p)
 			if err != nil {
 				return err
@@ -163,17 +173,42 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			if rel != "." {
 				name += "/" + filepath.ToSlash(rel)
 			}
+			// What the person may not read inside a folder is left out with
+			// a warning, as links are, rather than stopping the send (or
+			// failing halfway through it); any other error stops it.
+			// A folder left out is left out whole: nothing below it goes
+			// (fs.SkipDir), or the offer would hold entries without their
+			// folder.
+			unreadable := func(err error) error {
+				if rel == "." || !errors.Is(err, fs.ErrPermission) {
+					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
+				}
+				em.emit(Skipped{Path: name, Reason: "not readable"})
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if walkErr != nil {
+				// A folder that cannot be listed: its entry, added just
+				// before, goes too.
+				out.dropFolder(name)
+				return unreadable(walkErr)
+			}
 			switch t := d.Type(); {
 			case t.IsDir():
 				info, err := d.Info()
 				if err != nil {
-					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
+					return unreadable(err)
 				}
 				out.add(entry{Kind: kindDir, Path: name, Mode: info.Mode().Perm(), MTime: info.ModTime().UnixNano()}, "")
 			case t.IsRegular():
 				info, err := d.Info()
+				if err == nil {
+					err = checkReadable(p)
+				}
 				if err != nil {
-					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
+					return unreadable(err)
 				}
 				out.add(fileEntry(name, info), p)
 			case t&fs.ModeSymlink != 0:
@@ -217,6 +252,17 @@ func (o *outgoing) add(e entry, src string) {
 		o.files++
 		o.header.Total += e.Size
 	}
+}
+
+// dropFolder takes back the last entry if it is folder name (one whose contents turned out to
+// be unreadable).
+func (o *outgoing) dropFolder(name string) {
+	n := len(o.entries) - 1
+	if n < 0 || o.entries[n].Kind != kindDir || o.entries[n].Path != name {
+		return
+	}
+	o.entries, o.srcs = o.entries[:n], o.srcs[:n]
+	o.folders--
 }
 
 // writeOffer sends the header and the entries, packed into records.

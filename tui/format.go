@@ -249,5 +249,5 @@ func changedNote(n int) string {
 
 // skippedNote is the one-line mention of entries left out of an offer.
 func skippedNote(n int) string {
-	return fmt.Sprintf("left out %s that cannot be sent (links, special files)", plural(n, "entry", "entries"))
+	return fmt.Sprintf("left out %s that cannot be sent (links, special files, unreadable)", plural(n, "entry", "entries"))
 }
