@@ -151,6 +151,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 		return nil, err
 	}
 	out := &outgoing{header: offerHeader{Version: protocolVersion, Kind: offerFiles}}
+	readable := newReadChecker()
 	switch {
 	case opts.IsText:
 		out.header.Kind = offerText
@@ -205,7 +206,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			case t.IsRegular():
 				info, err := d.Info()
 				if err == nil {
-					err = checkReadable(p)
+					err = readable.mayRead(p, info)
 				}
 				if err != nil {
 					return unreadable(err)

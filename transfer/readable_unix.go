@@ -1,0 +1,47 @@
+//go:build unix
+
+package transfer
+
+import (
+	"io/fs"
+	"os"
+	"slices"
+	"syscall"
+)
+
+// readChecker tells whether this process may read a file, from the stat
+// the walk already made: a send of many small files should not pay a
+// system call per file to find the rare one it may not read.
+type readChecker struct {
+	uid, gid int
+	groups   []int
+}
+
+func newReadChecker() readChecker {
+	groups, _ := os.Getgroups() // none known: only the owner and other bits count
+	return readChecker{uid: os.Geteuid(), gid: os.Getegid(), groups: groups}
+}
+
+// mayRead reports whether the permission bits let this process read the
+// file. When they seem not to (an access control list may still allow
+// it), or the stat is not a Unix one, opening the file decides.
+func (c readChecker) mayRead(path string, info fs.FileInfo) error {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || !c.bitsAllow(info.Mode().Perm(), int(st.Uid), int(st.Gid)) {
+		return checkReadable(path)
+	}
+	return nil
+}
+
+func (c readChecker) bitsAllow(perm fs.FileMode, uid, gid int) bool {
+	switch {
+	case c.uid == 0:
+		return true // root reads any file
+	case c.uid == uid:
+		return perm&0o400 != 0
+	case c.gid == gid || slices.Contains(c.groups, gid):
+		return perm&0o040 != 0
+	default:
+		return perm&0o004 != 0
+	}
+}
