@@ -255,8 +255,8 @@ func (o *outgoing) add(e entry, src string) {
 	}
 }
 
-// dropFolder takes back the last entry if it is folder name (one whose contents turned out to
-// be unreadable).
+// dropFolder takes back the last entry if it is the folder name: one that
+// turned out not to be listable.
 func (o *outgoing) dropFolder(name string) {
 	n := len(o.entries) - 1
 	if n < 0 || o.entries[n].Kind != kindDir || o.entries[n].Path != name {
