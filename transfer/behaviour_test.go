@@ -238,12 +238,7 @@ func TestSkipsLinksAndSpecialFiles(t *testing.T) {
 	out := t.TempDir()
 	r := transfer(t, SendOptions{Paths: []string{tree}}, ReceiveOptions{OutDir: out})
 	mustOK(t, r)
-	var skipped []Skipped
-	for _, ev := range r.sendEv.list() {
-		if s, ok := ev.(Skipped); ok {
-			skipped = append(skipped, s)
-		}
-	}
+	skipped := eventsOf[Skipped](r.sendEv.list())
 	if len(skipped) != 1 || skipped[0].Path != "tree/link" || skipped[0].Reason != "symbolic link" {
 		t.Errorf("skipped: %+v", skipped)
 	}

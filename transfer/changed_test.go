@@ -41,16 +41,6 @@ func changeWhileSending(t *testing.T, size int, change func(path string) error) 
 	return src, r, out
 }
 
-func changedEvents(evs []Event) []Changed {
-	var out []Changed
-	for _, ev := range evs {
-		if c, ok := ev.(Changed); ok {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // A file that grows while it is sent (a log, say): the receiver gets the
 // bytes that were offered, verified, and the sender is told.
 func TestFileGrowsWhileSent(t *testing.T) {
@@ -69,10 +59,10 @@ func TestFileGrowsWhileSent(t *testing.T) {
 		t.Fatalf("received %d bytes (%v), want the %d offered", len(got), err, size)
 	}
 	want := []Changed{{Path: "app.log", Sent: size, Now: size + 5000}}
-	if got := changedEvents(r.sendEv.list()); len(got) != 1 || got[0] != want[0] {
+	if got := eventsOf[Changed](r.sendEv.list()); len(got) != 1 || got[0] != want[0] {
 		t.Errorf("sender events: %+v, want %+v", got, want)
 	}
-	if got := changedEvents(r.recvEv.list()); len(got) != 0 {
+	if got := eventsOf[Changed](r.recvEv.list()); len(got) != 0 {
 		t.Errorf("receiver events: %+v", got)
 	}
 }
@@ -95,7 +85,7 @@ func TestFileRewrittenWhileSent(t *testing.T) {
 		return errors.Join(err, f.Close())
 	})
 	mustOK(t, r)
-	if got := changedEvents(r.sendEv.list()); len(got) != 1 || got[0].Sent != size || got[0].Now != size {
+	if got := eventsOf[Changed](r.sendEv.list()); len(got) != 1 || got[0].Sent != size || got[0].Now != size {
 		t.Errorf("sender events: %+v, want one for the rewritten file", got)
 	}
 }
@@ -114,7 +104,7 @@ func TestFileShrinksWhileSent(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "app.log")); err == nil {
 		t.Error("a short file was placed")
 	}
-	if got := changedEvents(r.sendEv.list()); len(got) != 0 {
+	if got := eventsOf[Changed](r.sendEv.list()); len(got) != 0 {
 		t.Errorf("a failed file also reported as changed: %+v", got)
 	}
 }
@@ -125,7 +115,7 @@ func TestUnchangedFileIsNotReported(t *testing.T) {
 	writeFile(t, src, randBytes(42, 300_000), 0o644)
 	r := transfer(t, SendOptions{Paths: []string{src}}, ReceiveOptions{OutDir: t.TempDir()})
 	mustOK(t, r)
-	if got := changedEvents(r.sendEv.list()); len(got) != 0 {
+	if got := eventsOf[Changed](r.sendEv.list()); len(got) != 0 {
 		t.Errorf("sender events: %+v", got)
 	}
 }

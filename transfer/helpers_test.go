@@ -40,6 +40,17 @@ func (e *events) list() []Event {
 	return append([]Event(nil), e.all...)
 }
 
+// eventsOf returns the events of type T, in order.
+func eventsOf[T Event](evs []Event) []T {
+	var out []T
+	for _, ev := range evs {
+		if e, ok := ev.(T); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 type result struct {
 	sendErr, recvErr error
 	sender, receiver *chantest.End // sender's end counts what the sender wrote

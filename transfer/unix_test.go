@@ -22,12 +22,7 @@ func TestSkipsSpecialFiles(t *testing.T) {
 	out := t.TempDir()
 	r := transfer(t, SendOptions{Paths: []string{tree}}, ReceiveOptions{OutDir: out})
 	mustOK(t, r)
-	var skipped []Skipped
-	for _, ev := range r.sendEv.list() {
-		if s, ok := ev.(Skipped); ok {
-			skipped = append(skipped, s)
-		}
-	}
+	skipped := eventsOf[Skipped](r.sendEv.list())
 	if len(skipped) != 1 || skipped[0].Path != "tree/fifo" || skipped[0].Reason != "special file" {
 		t.Errorf("skipped: %+v", skipped)
 	}

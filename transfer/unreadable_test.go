@@ -41,10 +41,8 @@ func TestUnreadableLeftOut(t *testing.T) {
 	r := transfer(t, SendOptions{Paths: []string{tree}}, ReceiveOptions{OutDir: out})
 	mustOK(t, r)
 	var skipped []string
-	for _, ev := range r.sendEv.list() {
-		if s, ok := ev.(Skipped); ok {
-			skipped = append(skipped, s.Path+" ("+s.Reason+")")
-		}
+	for _, s := range eventsOf[Skipped](r.sendEv.list()) {
+		skipped = append(skipped, s.Path+" ("+s.Reason+")")
 	}
 	slices.Sort(skipped)
 	want := []string{"tree/locked (not readable)", "tree/secret.txt (not readable)", "tree/unlisted/child.txt (not readable)"}
