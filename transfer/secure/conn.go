@@ -55,6 +55,7 @@ type Conn struct {
 	rw           io.ReadWriter
 	cipher       string
 	peerFeatures []string
+	path         pathSecret // zero for a Conn made by DirectHandshake
 
 	rmu  sync.Mutex
 	br   *bufio.Reader

@@ -92,7 +92,12 @@ func Handshake(ctx context.Context, rw io.ReadWriter, cfg Config) (*Conn, error)
 		}
 		return nil, fmt.Errorf("secure: handshake: %w", err)
 	}
-	return newConn(rw, h.br, h.cipher, h.sendKey, h.recvKey, h.peer.features)
+	c, err := newConn(rw, h.br, h.cipher, h.sendKey, h.recvKey, h.peer.features)
+	if err != nil {
+		return nil, err
+	}
+	c.path = h.path
+	return c, nil
 }
 
 func (cfg *Config) check() error {
@@ -147,6 +152,7 @@ type handshake struct {
 	own, peer        offer
 	cipher           string
 	sendKey, recvKey [32]byte
+	path             pathSecret // keys direct connections of this session
 }
 
 func (h *handshake) ownOffer() offer {
@@ -232,6 +238,7 @@ func (h *handshake) runSender() error {
 	if err != nil {
 		return err
 	}
+	h.path = newPathSecret(key, hello.sessionID, Sender)
 	if err := h.chooseCipher(); err != nil {
 		return err
 	}
@@ -286,6 +293,7 @@ func (h *handshake) runReceiver() error {
 	if err != nil {
 		return err
 	}
+	h.path = newPathSecret(key, sh.sessionID, Receiver)
 	h.own = h.ownOffer()
 	if err := h.chooseCipher(); err != nil {
 		return err
