@@ -24,6 +24,13 @@ type Paired struct{}
 // Secured: the PAKE and the Noise handshake succeeded.
 type Secured struct{ Cipher string }
 
+// PathChosen: the data goes straight to the peer, or through the relay.
+type PathChosen struct {
+	Direct bool
+	Relay  string // the relay's HOST:PORT, when not direct
+	Peer   string // the peer's address, when direct
+}
+
 // OfferEntry is one entry of an offer as shown to a person.
 type OfferEntry struct {
 	Path  string // slash-separated relative path, raw
@@ -94,7 +101,8 @@ type Done struct {
 	WireBytes int64
 	Elapsed   time.Duration // since the offer was accepted: the answer's wait is not counted
 	OutDir    string        // receiver: where the files went
-	Via       string        // "relay ADDR"
+	Via       string        // "direct" or "relay" (set by package session)
+	Relay     string        // the relay's HOST:PORT, when Via is "relay"
 	Resumed   int64         // bytes not sent because the receiver had them
 }
 
@@ -102,6 +110,7 @@ func (CodeReady) isEvent()     {}
 func (Connecting) isEvent()    {}
 func (Paired) isEvent()        {}
 func (Secured) isEvent()       {}
+func (PathChosen) isEvent()    {}
 func (OfferReceived) isEvent() {}
 func (OfferSent) isEvent()     {}
 func (Accepted) isEvent()      {}

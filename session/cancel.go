@@ -1,14 +1,9 @@
-package main
+package session
 
 import (
 	"context"
 	"io"
-	"net"
 	"time"
-
-	"github.com/bob-p2p/bob/transfer"
-	"github.com/bob-p2p/bob/transfer/secure"
-	"github.com/bob-p2p/bob/tui"
 )
 
 // cancelGrace is how long a cancelled transfer may take to tell the peer
@@ -41,20 +36,4 @@ func closeAfterGrace(ctx context.Context, c io.Closer) (stop func()) {
 		stopAfter()
 		close(done)
 	}
-}
-
-// runSecured runs the handshake on conn and then run over the secure
-// channel. Until the channel is secured stopClose's watch cuts conn at once
-// on cancel; after, a cancelled transfer gets cancelGrace to tell the peer.
-func runSecured(ctx context.Context, conn net.Conn, cfg secure.Config, view tui.View, stopClose func() bool, run func(*secure.Conn) error) error {
-	cfg.Features = []string{"zstd"}
-	ch, err := secure.Handshake(ctx, conn, cfg)
-	if err != nil {
-		return handshakeError(cfg.Role, err)
-	}
-	defer ch.Close()
-	view.Event(transfer.Secured{Cipher: ch.Cipher()})
-	stopClose()
-	defer closeAfterGrace(ctx, conn)()
-	return run(ch)
 }
