@@ -149,7 +149,9 @@ func (r *bobRunner) transfer(ctx context.Context, in *input, l link, nameplate i
 
 	code := fmt.Sprintf("%d-bench-%s-data", nameplate, in.name)
 	codeLine := newLineWatcher("code:")
-	sender, err := start("send", concat(l.sendWrap, r.bob, "send", "--plain", "--relay", l.relayAddr(),
+	// The benchmark measures the relay's path (--no-direct), and multicasts
+	// nothing on the machine's network (--no-discovery).
+	sender, err := start("send", concat(l.sendWrap, r.bob, "send", "--plain", "--no-discovery", "--no-direct", "--relay", l.relayAddr(),
 		"--code", code, "--compress", r.compress, in.path), codeLine)
 	if err != nil {
 		return err
@@ -174,7 +176,7 @@ func (r *bobRunner) transfer(ctx context.Context, in *input, l link, nameplate i
 	defer stopWatch()
 	recvStart := time.Now()
 	firstByte := watchFirstByte(watchCtx, outDir, recvStart)
-	receiver, err := start("recv", concat(l.recvWrap, r.bob, "recv", "--plain", "--yes", "--relay", l.relayAddr(),
+	receiver, err := start("recv", concat(l.recvWrap, r.bob, "recv", "--plain", "--yes", "--no-discovery", "--no-direct", "--relay", l.relayAddr(),
 		"--out", outDir, code), nil)
 	if err != nil {
 		return err

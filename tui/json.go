@@ -38,6 +38,12 @@ type (
 		Event  string `json:"event"` // "secured"
 		Cipher string `json:"cipher"`
 	}
+	jsonPath struct {
+		Event string `json:"event"` // "path"
+		Via   string `json:"via"`   // "direct" or "relay"
+		Relay string `json:"relay,omitempty"`
+		Peer  string `json:"peer,omitempty"`
+	}
 	jsonEntry struct {
 		Path string `json:"path"`
 		Size int64  `json:"size"`
@@ -97,7 +103,8 @@ type (
 		WireBytes int64  `json:"wire_bytes"`
 		ElapsedMS int64  `json:"elapsed_ms"`
 		OutDir    string `json:"out_dir,omitempty"`
-		Via       string `json:"via,omitempty"`
+		Via       string `json:"via,omitempty"`   // "direct" or "relay"
+		Relay     string `json:"relay,omitempty"` // the relay's HOST:PORT when via relay
 		Resumed   int64  `json:"resumed,omitempty"`
 	}
 	jsonError struct {
@@ -180,6 +187,12 @@ func (v *jsonView) Event(e transfer.Event) {
 		v.write(jsonPaired{Event: "paired"})
 	case transfer.Secured:
 		v.write(jsonSecured{Event: "secured", Cipher: safeterm.Escape(e.Cipher)})
+	case transfer.PathChosen:
+		via := "relay"
+		if e.Direct {
+			via = "direct"
+		}
+		v.write(jsonPath{Event: "path", Via: via, Relay: safeterm.Escape(e.Relay), Peer: safeterm.Escape(e.Peer)})
 	case transfer.OfferSent:
 		v.offer(transfer.OfferReceived(e))
 	case transfer.OfferReceived:
@@ -198,7 +211,7 @@ func (v *jsonView) Event(e transfer.Event) {
 		v.write(jsonChanged{Event: "changed", Path: safeterm.Escape(e.Path), Sent: e.Sent, SizeNow: e.Now})
 	case transfer.Done:
 		v.write(jsonDone{Event: "done", Files: e.Files, Bytes: e.Bytes, WireBytes: e.WireBytes,
-			ElapsedMS: e.Elapsed.Milliseconds(), OutDir: safeterm.Escape(e.OutDir), Via: safeterm.Escape(e.Via), Resumed: e.Resumed})
+			ElapsedMS: e.Elapsed.Milliseconds(), OutDir: safeterm.Escape(e.OutDir), Via: safeterm.Escape(e.Via), Relay: safeterm.Escape(e.Relay), Resumed: e.Resumed})
 	}
 }
 

@@ -50,7 +50,7 @@ func TestJSONEvents(t *testing.T) {
 		t.Fatalf("events = %s\nwant     %s", got, want)
 	}
 	code := objs[0]
-	if code["code"] != "7-guitarist-revenge" || code["command"] != "bob recv --relay 192.168.1.20:9009 7-guitarist-revenge" {
+	if code["code"] != "7-guitarist-revenge" || code["command"] != "bob recv --relay 192.168.1.20:9009" {
 		t.Errorf("code object = %v", code)
 	}
 	p := objs[8]

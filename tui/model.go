@@ -216,6 +216,8 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 		m.wait = m.wait.paired()
 	case transfer.Secured:
 		m.wait = m.wait.secured(e.Cipher)
+	case transfer.PathChosen:
+		m.wait = m.wait.pathChosen(e)
 	case transfer.OfferSent:
 		o := transfer.OfferReceived(e)
 		m.offer = &o

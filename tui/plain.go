@@ -64,13 +64,9 @@ func (v *plainView) Event(e transfer.Event) {
 	case transfer.CodeReady:
 		cmd := safeterm.Escape(v.opts.receiveCommand(e.Code))
 		v.printf("code: %s\n", safeterm.Escape(e.Code))
-		v.printf("on the other machine run: %s\n", cmd)
-		if len(e.Hints) > 0 {
-			hints := make([]string, len(e.Hints))
-			for i, h := range e.Hints {
-				hints[i] = safeterm.Escape(h)
-			}
-			v.printf("this machine's addresses: %s\n", strings.Join(hints, ", "))
+		v.printf("on the other machine run: %s (then type the code)\n", cmd)
+		if other := elsewhereCommand(e); other != "" {
+			v.printf("from another network: %s\n", other)
 		}
 		if v.opts.QR {
 			if qr, ok := qrCode(cmd); ok {
@@ -86,6 +82,8 @@ func (v *plainView) Event(e transfer.Event) {
 		}
 	case transfer.Paired:
 		v.printf("paired; checking the code...\n")
+	case transfer.PathChosen:
+		v.printf("%s\n", pathText(e))
 	case transfer.Secured:
 		if e.Cipher != "" {
 			v.printf("code checked; end-to-end encrypted (%s)\n", safeterm.Escape(e.Cipher))
@@ -200,8 +198,8 @@ func (v *plainView) done(d transfer.Done) {
 			v.printf(", %s average", plainRate(averageRate(moved, d.Elapsed)))
 		}
 	}
-	if d.Via != "" {
-		v.printf(", via %s", safeterm.Escape(d.Via))
+	if via := viaText(d.Via, d.Relay); via != "" {
+		v.printf(", %s", via)
 	}
 	if saving, ok := compressionSaving(d.Bytes-d.Resumed, d.WireBytes); ok {
 		v.printf(", compression saved %.0f%%", saving*100)

@@ -31,7 +31,7 @@ func TestPlainSender(t *testing.T) {
 	if lines[0] != "code: 7-guitarist-revenge" {
 		t.Errorf("first line = %q, want the code line", lines[0])
 	}
-	if lines[1] != "on the other machine run: bob recv --relay 192.168.1.20:9009 7-guitarist-revenge" {
+	if lines[1] != "on the other machine run: bob recv --relay 192.168.1.20:9009 (then type the code)" {
 		t.Errorf("second line = %q, want the receive command", lines[1])
 	}
 	// Four progress events 100ms apart on the same file: one line.

@@ -73,8 +73,8 @@ func (s summaryScreen) View() string {
 	}
 	if d != nil {
 		var how []string
-		if d.Via != "" {
-			how = append(how, "via "+safeterm.Escape(d.Via))
+		if via := viaText(d.Via, d.Relay); via != "" {
+			how = append(how, via)
 		}
 		if saving, ok := compressionSaving(d.Bytes-d.Resumed, d.WireBytes); ok {
 			how = append(how, fmt.Sprintf("compression saved %.0f%%", saving*100))

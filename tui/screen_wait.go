@@ -117,8 +117,8 @@ func (s waitScreen) withCode(c transfer.CodeReady) waitScreen {
 	s.code = safeterm.Escape(c.Code)
 	s.command = safeterm.Escape(s.cfg.opts.receiveCommand(c.Code))
 	s.hints = nil
-	for _, h := range c.Hints {
-		s.hints = append(s.hints, safeterm.Escape(h))
+	if other := elsewhereCommand(c); other != "" {
+		s.hints = append(s.hints, "from another network: "+other)
 	}
 	if s.cfg.opts.QR {
 		s.qr, _ = qrCode(s.command)
@@ -147,6 +147,10 @@ func (s waitScreen) secured(cipher string) waitScreen {
 	return s.stepDid("waiting for the offer", "offer received")
 }
 
+func (s waitScreen) pathChosen(p transfer.PathChosen) waitScreen {
+	return s.stepDid(pathText(p), pathText(p)).finishStep()
+}
+
 func (s waitScreen) offerSent(o transfer.OfferReceived) waitScreen {
 	s = s.finishStep()
 	return s.stepDid("waiting for the receiver to accept "+offerWhat(o), "the receiver accepted "+offerWhat(o))
@@ -173,8 +177,9 @@ func (s waitScreen) View() string {
 		for _, l := range wrapCommand(s.command, cw) {
 			top = append(top, st.command.Render(l))
 		}
-		if len(s.hints) > 0 {
-			top = append(top, st.dim.Render("this machine's addresses: "+strings.Join(s.hints, ", ")))
+		top = append(top, st.dim.Render("then type the code"))
+		for _, h := range s.hints {
+			top = append(top, st.dim.Render(h))
 		}
 	}
 

@@ -19,7 +19,7 @@ const hostile = "evil\x1b]0;pwned\x07\nname.txt"
 func testOptions(role Role) Options {
 	return Options{
 		Role:           role,
-		ReceiveCommand: func(code string) string { return "bob recv --relay 192.168.1.20:9009 " + code },
+		ReceiveCommand: func(string) string { return "bob recv --relay 192.168.1.20:9009" },
 		Describe: func(err error) string {
 			return "The code was wrong or someone tried to guess it: ask the sender for a new code."
 		},

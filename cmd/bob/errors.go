@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/bob-p2p/bob/relay/rendezvous"
+	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
 	"github.com/bob-p2p/bob/transfer/secure"
 )
@@ -28,48 +28,10 @@ func quiet(err error, _ outputMode) error {
 	return shownError{err}
 }
 
-// wrongCodeError explains a failed key confirmation from one side's view.
-type wrongCodeError struct {
-	role secure.Role
-	err  error
-}
-
-func (e wrongCodeError) Error() string {
-	if e.role == secure.Sender {
-		return "the receiver used a wrong code, so this code is now void (someone may have tried to guess it): run bob send again for a new code"
-	}
-	return "wrong code: check it with the sender, who must run bob send again for a new code"
-}
-func (e wrongCodeError) Unwrap() error { return e.err }
-
-func handshakeError(role secure.Role, err error) error {
-	if errors.Is(err, secure.ErrWrongCode) {
-		return wrongCodeError{role, err}
-	}
-	return fmt.Errorf("could not set up the encrypted channel: %w", err)
-}
-
-func relayError(addr string, err error) error {
-	switch {
-	case errors.Is(err, rendezvous.ErrUnknownNameplate):
-		return fmt.Errorf("no sender is waiting with this code at relay %s: check the code and the relay", addr)
-	case errors.Is(err, rendezvous.ErrAlreadyClaimed):
-		return fmt.Errorf("someone already used this code: ask the sender for a new one")
-	case errors.Is(err, rendezvous.ErrNameplateTaken):
-		return fmt.Errorf("the number of that code is in use at the relay: choose another code")
-	case errors.Is(err, rendezvous.ErrBadPassword):
-		return fmt.Errorf("the relay %s refused the password: set the right one with --relay-password or BOB_RELAY_PASSWORD", addr)
-	case errors.Is(err, rendezvous.ErrRelayFull), errors.Is(err, rendezvous.ErrRateLimited):
-		return fmt.Errorf("the relay %s is busy (%w): try again in a minute", addr, err)
-	case errors.Is(err, rendezvous.ErrVersion):
-		return fmt.Errorf("the relay %s speaks another protocol version: update bob or the relay", addr)
-	}
-	return fmt.Errorf("lost the relay %s: %w", addr, err)
-}
-
 // describe turns any error into the one sentence a person reads.
 func describe(err error) string {
-	var ru *relayUnreachableError
+	var ru *session.RelayUnreachableError
+	var nf *session.NotFoundError
 	var partial *transfer.PartialError
 	switch {
 	case errors.As(err, &partial):
@@ -77,7 +39,11 @@ func describe(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
 	case errors.As(err, &ru):
-		return fmt.Sprintf("could not reach the relay at %s: start one with bob relay, or point --relay or BOB_RELAY at one", joinAddrs(ru.addrs))
+		return fmt.Sprintf("could not reach the relay at %s: %s; check the address the sender's screen shows (bob recv --relay HOST:PORT)", joinAddrs(ru.Addrs), ru.Cause())
+	case errors.As(err, &nf):
+		return nf.Error() + ": if the sender's screen shows a relay address, run bob recv --relay HOST:PORT with it"
+	case errors.Is(err, session.ErrSeveralSenders):
+		return "two or more senders on this network use that code's number, and bob will not spend your code on the wrong one by chance: run bob recv --relay HOST:PORT with the address the sender's screen shows"
 	}
 	return err.Error()
 }

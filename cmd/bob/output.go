@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -79,4 +80,14 @@ func newView(e *env, c viewConfig) tui.View {
 		return tui.NewTUI(opts)
 	}
 	return tui.NewPlain(opts)
+}
+
+// sessionLogger is where a session's warnings go (a stranger turned away,
+// no announcement): standard error in plain and JSON modes; the TUI owns the
+// terminal, so there they are dropped.
+func sessionLogger(e *env, mode outputMode) *slog.Logger {
+	if mode == modeTUI || (mode == modeAuto && isTerminal(e.stderr) && isTerminal(e.stdin)) {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

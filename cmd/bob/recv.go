@@ -5,23 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bob-p2p/bob/internal/codes"
-	"github.com/bob-p2p/bob/relay/rendezvous"
+	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
-	"github.com/bob-p2p/bob/transfer/secure"
 	"github.com/bob-p2p/bob/tui"
 )
-
-// defaultRecvRelay is where bob recv looks when no relay is configured: the
-// relay a bob send on this machine runs inside itself.
-var defaultRecvRelay = net.JoinHostPort("127.0.0.1", strconv.Itoa(rendezvous.DefaultPort))
 
 type recvFlags struct {
 	relay, relayPassword string
@@ -29,6 +21,7 @@ type recvFlags struct {
 	out                  string
 	overwrite            bool
 	output               outputFlags
+	paths                pathFlags
 }
 
 func newRecvCmd(e *env) *cobra.Command {
@@ -55,6 +48,7 @@ bob shows what the sender offers and asks before anything is written.`,
 	fl.StringVarP(&f.out, "out", "o", ".", `folder to write into, or "-" for standard output (a single file, text or stream)`)
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace files that already exist")
 	f.output.register(fl)
+	f.paths.register(fl)
 	return cmd
 }
 
@@ -67,12 +61,9 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 	if mode == modeJSON && !f.yes {
 		return usageError{fmt.Errorf("--json needs --yes: there is no one to ask")}
 	}
-	rc, err := chooseRelay(e, f.relay, f.relayPassword)
+	rc, err := chooseRelay(e, f.relay, f.relayPassword, f.paths)
 	if err != nil {
 		return err
-	}
-	if rc.embedded {
-		rc.addrs = []string{defaultRecvRelay}
 	}
 
 	var raw string
@@ -110,7 +101,10 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 	} else {
 		opts.Accept = view.Accept
 	}
-	err = recvSession(ctx, rc, code, opts, view)
+	cfg := rc.sessionConfig()
+	cfg.Events = view.Event
+	cfg.Logger = sessionLogger(e, mode)
+	err = session.Receive(ctx, cfg, code, opts)
 	view.Close(err)
 	return quiet(err, mode)
 }
@@ -133,23 +127,4 @@ func checkOutDir(dir string) error {
 		return fmt.Errorf("cannot receive into %s: it is not a folder", dir)
 	}
 	return nil
-}
-
-func recvSession(ctx context.Context, rc relayChoice, code codes.Code, opts transfer.ReceiveOptions, view tui.View) error {
-	view.Event(transfer.Connecting{Relay: strings.Join(rc.addrs, ", ")})
-	conn, relayAddr, err := dialRelay(ctx, rc.addrs)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stopClose := closeOnCancel(ctx, conn)
-	defer stopClose()
-	if err := rendezvous.Claim(ctx, conn, code.Nameplate, rc.password); err != nil {
-		return relayError(relayAddr, err)
-	}
-	view.Event(transfer.Paired{})
-	cfg := secure.Config{Code: code.String(), Nameplate: code.Nameplate, Role: secure.Receiver}
-	return runSecured(ctx, conn, cfg, view, stopClose, func(ch *secure.Conn) error {
-		return transfer.Receive(ctx, ch, opts, view.Event)
-	})
 }

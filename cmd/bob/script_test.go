@@ -75,6 +75,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("BOB_RELAY", "")
 			env.Setenv("BOB_RELAY_PASSWORD", "")
+			// Tests reach nothing beyond loopback: no multicast on the
+			// machine's network.
+			env.Setenv("BOB_NO_DISCOVERY", "1")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -103,7 +106,7 @@ func (st *scriptState) killAll() {
 // scriptEnv rebuilds the environment a script's exec would see.
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "XDG_CONFIG_HOME", "BOB_RELAY", "BOB_RELAY_PASSWORD", "TESTRELAY", "SYSTEMROOT"} {
+	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "XDG_CONFIG_HOME", "BOB_RELAY", "BOB_RELAY_PASSWORD", "BOB_NO_DISCOVERY", "BOB_CODE", "TESTRELAY", "SYSTEMROOT"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

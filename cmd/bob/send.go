@@ -9,9 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bob-p2p/bob/internal/codes"
-	"github.com/bob-p2p/bob/relay/rendezvous"
+	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
-	"github.com/bob-p2p/bob/transfer/secure"
 	"github.com/bob-p2p/bob/tui"
 )
 
@@ -25,6 +24,7 @@ type sendFlags struct {
 	compress             string
 	qr                   bool
 	output               outputFlags
+	paths                pathFlags
 }
 
 func newSendCmd(e *env) *cobra.Command {
@@ -49,12 +49,13 @@ that everything arrived intact.`,
 	fl.StringVar(&f.relay, "relay", "", "relay HOST:PORT, or several separated by commas (default: $BOB_RELAY, the config file, else a relay built into this bob)")
 	fl.StringVar(&f.listen, "listen", "", "where the built-in relay listens: HOST or HOST:PORT (default: all interfaces, port 9009 or the next free one)")
 	fl.StringVar(&f.relayPassword, "relay-password", "", "password of a private relay (or $BOB_RELAY_PASSWORD)")
-	fl.StringVar(&f.code, "code", "", "use this code (NAMEPLATE-secret) instead of a generated one")
+	fl.StringVar(&f.code, "code", "", "use this code (NAMEPLATE-secret) instead of a generated one; other users of this machine can read it in the process list: prefer $BOB_CODE")
 	fl.StringVar(&f.text, "text", "", "send this text message instead of files")
 	fl.StringVar(&f.name, "name", "", `with "-", the file name the receiver saves standard input under (default "stdin")`)
 	fl.StringVar(&f.compress, "compress", "auto", "zstd compression: auto, on or off")
 	fl.BoolVar(&f.qr, "qr", false, "also show the receive command as a QR code")
 	f.output.register(fl)
+	f.paths.register(fl)
 	return cmd
 }
 
@@ -86,6 +87,9 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 		return usageError{fmt.Errorf(`--name names standard input: use it with "-"`)}
 	}
 	var chosen codes.Code
+	if f.code == "" {
+		f.code = e.getenv("BOB_CODE")
+	}
 	if f.code != "" {
 		c, err := codes.ParseChosen(f.code)
 		if err != nil {
@@ -96,7 +100,7 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 	if err := transfer.CheckSources(opts); err != nil {
 		return err
 	}
-	rc, err := chooseRelay(e, f.relay, f.relayPassword)
+	rc, err := chooseRelay(e, f.relay, f.relayPassword, f.paths)
 	if err != nil {
 		return err
 	}
@@ -110,72 +114,43 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	dialAddrs, hints := rc.addrs, []string(nil)
-	if rc.embedded {
-		addr, relayDone, err := startEmbeddedRelay(ctx, f.listen)
-		if err != nil {
-			return err
-		}
-		defer func() { cancel(); <-relayDone }()
-		var dial string
-		dial, hints = embeddedAddrs(addr)
-		dialAddrs = []string{dial}
-	}
-
 	var shownRelay atomic.Pointer[string]
 	view := newView(e, viewConfig{
 		mode: mode, role: tui.Sending, cancel: cancel, qr: f.qr, out: e.stdout,
-		receiveCommand: func(code string) string { return receiveCommand(shownRelay.Load(), code) },
+		receiveCommand: func(string) string { return receiveCommand(shownRelay.Load()) },
 	})
-	err = sendSession(ctx, rc, dialAddrs, hints, chosen, opts, view, &shownRelay)
+	cfg := rc.sessionConfig()
+	cfg.Listen = f.listen
+	cfg.Logger = sessionLogger(e, mode)
+	cfg.Events = func(ev transfer.Event) {
+		if c, ok := ev.(transfer.CodeReady); ok {
+			shownRelay.Store(&c.Relay)
+		}
+		view.Event(ev)
+	}
+	err = session.Send(ctx, cfg, chosen, opts)
 	view.Close(err)
 	return quiet(err, mode)
 }
 
-func sendSession(ctx context.Context, rc relayChoice, dialAddrs, hints []string, chosen codes.Code, opts transfer.SendOptions, view tui.View, shownRelay *atomic.Pointer[string]) error {
-	view.Event(transfer.Connecting{Relay: strings.Join(dialAddrs, ", ")})
-	conn, relayAddr, err := dialRelay(ctx, dialAddrs)
-	if err != nil {
-		return err
+// receiveCommand is what the sender tells the person to run on the other
+// machine: short, one line, safe to paste into any shell, and without the
+// code, which is typed at bob recv's prompt so that it never shows in the
+// other machine's process list.
+func receiveCommand(relay *string) string {
+	if relay == nil || *relay == "" {
+		return "bob recv"
 	}
-	defer conn.Close()
-	stopClose := closeOnCancel(ctx, conn)
-	defer stopClose()
-
-	nameplate, err := rendezvous.Open(ctx, conn, chosen.Nameplate, rc.password)
-	if err != nil {
-		return relayError(relayAddr, err)
-	}
-	code := chosen
-	if code.Secret == "" {
-		if code, err = codes.Generate(nameplate, nil); err != nil {
-			return err
-		}
-	}
-	shown := relayAddr
-	switch {
-	case rc.embedded:
-		shown = strings.Join(hints, ",")
-	case len(rc.addrs) == 1 && rc.addrs[0] == defaultRecvRelay:
-		shown = "" // the receiver's default finds it
-	}
-	shownRelay.Store(&shown)
-	view.Event(transfer.CodeReady{Code: code.String(), Relay: shown, Hints: hints})
-	if err := rendezvous.WaitPaired(ctx, conn); err != nil {
-		return relayError(relayAddr, err)
-	}
-	view.Event(transfer.Paired{})
-	cfg := secure.Config{Code: code.String(), Nameplate: nameplate, Role: secure.Sender}
-	return runSecured(ctx, conn, cfg, view, stopClose, func(ch *secure.Conn) error {
-		return transfer.Send(ctx, ch, opts, view.Event)
-	})
+	return "bob recv --relay " + shellQuote(*relay)
 }
 
-// receiveCommand is what the sender tells the person to run on the other machine.
-func receiveCommand(relay *string, code string) string {
-	if relay == nil || *relay == "" {
-		return "bob recv " + code
+// shellQuote quotes s for POSIX shells when it holds anything but plain
+// address characters: an IPv6 literal's brackets are a glob pattern.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".:-_,", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
 	}
-	return "bob recv --relay " + *relay + " " + code
+	return s
 }

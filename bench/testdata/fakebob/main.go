@@ -148,6 +148,8 @@ func parse(name string, args []string) (*common, error) {
 	c.fs.StringVar(&c.compress, "compress", "auto", "")
 	c.fs.BoolVar(&c.yes, "yes", false, "")
 	c.fs.StringVar(&c.out, "out", ".", "")
+	c.fs.Bool("no-discovery", false, "")
+	c.fs.Bool("no-direct", false, "")
 	return c, c.fs.Parse(args)
 }
 
