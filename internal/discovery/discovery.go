@@ -225,20 +225,38 @@ func Browse(ctx context.Context, window time.Duration, logger *slog.Logger, stop
 	defer cancel()
 	entries := make(chan *mdns.ServiceEntry, 64)
 	var wg sync.WaitGroup
-	errs := make([]error, len(ifaces))
-	for i, ifi := range ifaces {
+	// One query per interface and IP version: the library gives up on a
+	// query at its first failed send, and an interface's IPv6 may not be
+	// ready (a tentative link-local address) while its IPv4 is.
+	var mu sync.Mutex
+	var errs []error
+	queries := 0
+	for _, ifi := range ifaces {
 		v4, v6 := families(ifi)
-		params := &mdns.QueryParam{
-			Service:     Service,
-			Domain:      "local",
-			Timeout:     window,
-			Interface:   &ifi,
-			Entries:     entries,
-			DisableIPv4: !v4,
-			DisableIPv6: !v6,
-			Logger:      libraryLogger(logger),
+		for _, ipv6 := range []bool{false, true} {
+			if (ipv6 && !v6) || (!ipv6 && !v4) {
+				continue
+			}
+			params := &mdns.QueryParam{
+				Service:     Service,
+				Domain:      "local",
+				Timeout:     window,
+				Interface:   &ifi,
+				Entries:     entries,
+				DisableIPv4: ipv6,
+				DisableIPv6: !ipv6,
+				Logger:      libraryLogger(logger),
+			}
+			queries++
+			wg.Go(func() {
+				if err := mdns.QueryContext(ctx, params); err != nil {
+					logger.Debug("mDNS query failed", "interface", ifi.Name, "ipv6", ipv6, "err", err)
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", ifi.Name, err))
+					mu.Unlock()
+				}
+			})
 		}
-		wg.Go(func() { errs[i] = mdns.QueryContext(ctx, params) })
 	}
 	queried := make(chan struct{})
 	go func() { wg.Wait(); close(queried) }()
@@ -286,10 +304,10 @@ collect:
 	for _, t := range order {
 		out = append(out, *found[t])
 	}
-	if len(out) == 0 {
-		if err := errors.Join(errs...); err != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("looking for senders on the local network: %w", err)
-		}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(out) == 0 && len(errs) > 0 && len(errs) == queries {
+		return nil, fmt.Errorf("looking for senders on the local network: %w", errors.Join(errs...))
 	}
 	return out, nil
 }
