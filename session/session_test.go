@@ -415,3 +415,45 @@ func TestBuiltInRelayOnThisMachine(t *testing.T) {
 	}
 	s.checkReceived(t)
 }
+
+// openSockets counts this process's sockets (Linux); -1 elsewhere. The
+// relay's own splice pipes are the relay's tests' business.
+func openSockets() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, e := range entries {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
+// A direct session closes every listener and connection it opened, the
+// relay's included, without waiting for a GC.
+func TestDirectSessionLeavesNoSockets(t *testing.T) {
+	relay := relaytest.Start(t)
+	s := newSides(t, relay, 100_000)
+	s.onLoopback()
+	before := openSockets()
+	if before < 0 {
+		t.Skip("no /proc/self/fd here")
+	}
+	if se, re := s.run(t); se != nil || re != nil {
+		t.Fatalf("send: %v, receive: %v", se, re)
+	}
+	if d := onlyDone(t, &s.recvEvents); d.Via != "direct" {
+		t.Fatalf("via %q", d.Via)
+	}
+	after := openSockets()
+	for i := 0; i < 200 && after > before; i++ { // the relay ends its side of the pair
+		time.Sleep(10 * time.Millisecond)
+		after = openSockets()
+	}
+	if after > before {
+		t.Errorf("%d sockets before the session, %d after", before, after)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,8 +50,16 @@ func loadConfig(e *env) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("reading the config file: %w", err)
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields() // a misspelt key must not be ignored silently
+	if err := dec.Decode(&c); err != nil {
+		if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return c, fmt.Errorf("the config file %s has an unknown key %s (known: relay, relay_password, discovery, direct)", path, key)
+		}
 		return c, fmt.Errorf("the config file %s is not valid JSON: %w", path, err)
+	}
+	if dec.More() {
+		return c, fmt.Errorf("the config file %s holds more than one JSON object", path)
 	}
 	return c, nil
 }
