@@ -194,11 +194,11 @@ func TestErrorReplies(t *testing.T) {
 	})
 	t.Run("malformed hello", func(t *testing.T) {
 		for _, bad := range []string{
-			"BOB\x01S\x00\x01\x00",              // fields shorter than the length
-			"BOB\x01X\x00\x02\x00\x00",          // unknown role
-			"BOB\x01R\x00\x02\x00\x00",          // receiver without a nameplate
-			"BOB\x01S\x00\x04\x02ab\x00",        // nameplate not digits
-			"BOB\x01S\x02\x01" + "\x00\x00\x00", // body over the limit
+			"BOB\x02S\x00\x01\x00",              // fields shorter than the length
+			"BOB\x02X\x00\x02\x00\x00",          // unknown role
+			"BOB\x02R\x00\x02\x00\x00",          // receiver without a nameplate
+			"BOB\x02S\x00\x04\x02ab\x00",        // nameplate not digits
+			"BOB\x02S\x02\x01" + "\x00\x00\x00", // body over the limit
 			"GET / HTTP/1.1\r\nHost: x\r\n\r\n", // not bob at all
 		} {
 			c := dial(t, addr)

@@ -454,9 +454,11 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	s.m.pairs.Inc()
 	log.Debug("paired", "sender", a.raw.RemoteAddr().String(), "receiver", b.raw.RemoteAddr().String())
 	start := time.Now()
-	msg := rendezvous.AppendPaired(nil)
 	var err error
 	for _, c := range []*conn{a, b} {
+		// Each side learns where the relay saw it: its address behind a NAT.
+		observed, _ := netip.ParseAddrPort(c.raw.RemoteAddr().String())
+		msg := rendezvous.AppendPaired(nil, observed)
 		c.raw.SetWriteDeadline(start.Add(s.cfg.HelloTimeout)) //nolint:errcheck // a failed deadline fails the write
 		if _, werr := c.raw.Write(msg); werr != nil && err == nil {
 			err = werr

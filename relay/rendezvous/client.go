@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 )
@@ -37,7 +38,14 @@ func Open(ctx context.Context, conn net.Conn, nameplate, password string) (assig
 // WaitPaired waits until a receiver claims the nameplate [Open] assigned.
 // When it returns nil, conn is a byte pipe to the receiver.
 func WaitPaired(ctx context.Context, conn net.Conn) error {
-	return withContext(ctx, conn, func() error {
+	_, err := WaitPairedObserved(ctx, conn)
+	return err
+}
+
+// WaitPairedObserved is [WaitPaired], and also returns where the relay saw
+// this client (invalid if it did not say).
+func WaitPairedObserved(ctx context.Context, conn net.Conn) (observed netip.AddrPort, err error) {
+	err = withContext(ctx, conn, func() error {
 		r, err := readReply(conn)
 		if err != nil {
 			return err
@@ -45,14 +53,23 @@ func WaitPaired(ctx context.Context, conn net.Conn) error {
 		if !r.Paired {
 			return fmt.Errorf("%w: expected the paired reply", ErrMalformed)
 		}
+		observed = r.Observed
 		return nil
 	})
+	return observed, err
 }
 
 // Claim claims the nameplate a sender opened and returns once the two are
 // paired: conn is then a byte pipe to the sender.
 func Claim(ctx context.Context, conn net.Conn, nameplate, password string) error {
-	return withContext(ctx, conn, func() error {
+	_, err := ClaimObserved(ctx, conn, nameplate, password)
+	return err
+}
+
+// ClaimObserved is [Claim], and also returns where the relay saw this
+// client (invalid if it did not say).
+func ClaimObserved(ctx context.Context, conn net.Conn, nameplate, password string) (observed netip.AddrPort, err error) {
+	err = withContext(ctx, conn, func() error {
 		if err := writeHello(conn, Hello{Role: RoleReceive, Nameplate: nameplate, Password: password}); err != nil {
 			return err
 		}
@@ -63,8 +80,10 @@ func Claim(ctx context.Context, conn net.Conn, nameplate, password string) error
 		if !r.Paired {
 			return fmt.Errorf("%w: expected the paired reply", ErrMalformed)
 		}
+		observed = r.Observed
 		return nil
 	})
+	return observed, err
 }
 
 func writeHello(conn net.Conn, h Hello) error {

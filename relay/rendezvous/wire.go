@@ -19,10 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 2 tells a
+// paired client the address the relay saw it at.
+const Version = 2
 
 // DefaultPort is the TCP port a relay listens on unless told otherwise.
 const DefaultPort = 9009
@@ -49,7 +51,7 @@ const (
 // Types of the relay's replies.
 const (
 	typeAssigned = 'A' // body: the nameplate
-	typePaired   = 'P' // empty body
+	typePaired   = 'P' // body: the client's address as the relay saw it
 	typeError    = 'E' // body: one error code byte
 )
 
@@ -238,8 +240,36 @@ func AppendAssigned(b []byte, nameplate string) []byte {
 	return append(b, nameplate...)
 }
 
-// AppendPaired appends the reply telling a client its peer is there.
-func AppendPaired(b []byte) []byte { return appendHeader(b, typePaired, 0) }
+// AppendPaired appends the reply telling a client its peer is there, and
+// where the relay saw the client: behind a NAT, its public address and
+// port, which the peers use to open a direct path through their NATs. An
+// invalid observed means unknown.
+//
+// Body: length (1 byte: 0, 4 or 16) | address | port (2 bytes, big endian,
+// only with an address).
+func AppendPaired(b []byte, observed netip.AddrPort) []byte {
+	if !observed.IsValid() {
+		b = appendHeader(b, typePaired, 1)
+		return append(b, 0)
+	}
+	raw := observed.Addr().Unmap().AsSlice()
+	b = appendHeader(b, typePaired, 1+len(raw)+2)
+	b = append(b, byte(len(raw)))
+	b = append(b, raw...)
+	return binary.BigEndian.AppendUint16(b, observed.Port())
+}
+
+// parseObserved reads a paired reply's body.
+func parseObserved(body []byte) (netip.AddrPort, error) {
+	if len(body) == 1 && body[0] == 0 {
+		return netip.AddrPort{}, nil
+	}
+	if len(body) < 1 || (body[0] != 4 && body[0] != 16) || len(body) != 1+int(body[0])+2 {
+		return netip.AddrPort{}, fmt.Errorf("%w: paired reply of %d bytes", ErrMalformed, len(body))
+	}
+	a, _ := netip.AddrFromSlice(body[1 : 1+body[0]])
+	return netip.AddrPortFrom(a.Unmap(), binary.BigEndian.Uint16(body[1+body[0]:])), nil
+}
 
 // AppendError appends an error reply.
 func AppendError(b []byte, c Code) []byte {
@@ -250,8 +280,9 @@ func AppendError(b []byte, c Code) []byte {
 // Reply is a decoded reply of the relay.
 type Reply struct {
 	Paired    bool
-	Nameplate string // set for an "assigned" reply
-	Err       error  // set for an error reply
+	Observed  netip.AddrPort // with Paired: where the relay saw this client, if it said
+	Nameplate string         // set for an "assigned" reply
+	Err       error          // set for an error reply
 }
 
 // ReadReply reads one reply from r, reading no byte beyond it. An error reply
@@ -278,10 +309,11 @@ func ReadReply(r io.Reader) (Reply, error) {
 		}
 		return Reply{Nameplate: np}, nil
 	case typePaired:
-		if len(f.body) != 0 {
-			return Reply{}, fmt.Errorf("%w: paired reply has a body", ErrMalformed)
+		observed, err := parseObserved(f.body)
+		if err != nil {
+			return Reply{}, err
 		}
-		return Reply{Paired: true}, nil
+		return Reply{Paired: true, Observed: observed}, nil
 	}
 	return Reply{}, fmt.Errorf("%w: unknown reply type %d", ErrMalformed, f.typ)
 }

@@ -4,9 +4,27 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 )
+
+// A paired reply says where the relay saw the client, or that it does not
+// know; any other body is malformed.
+func TestPairedObserved(t *testing.T) {
+	for _, a := range []netip.AddrPort{{}, netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("[2001:db8::1]:65535")} {
+		got, err := ReadReply(bytes.NewReader(AppendPaired(nil, a)))
+		if err != nil || !got.Paired || got.Observed != a {
+			t.Errorf("%v: got %+v, %v", a, got, err)
+		}
+	}
+	for _, body := range [][]byte{{}, {4, 1, 2, 3}, {5, 1, 2, 3, 4, 5, 0, 1}, {0, 0}} {
+		frame := appendHeader(nil, typePaired, len(body))
+		if _, err := ReadReply(bytes.NewReader(append(frame, body...))); !errors.Is(err, ErrMalformed) {
+			t.Errorf("body %x: %v, want ErrMalformed", body, err)
+		}
+	}
+}
 
 func TestHelloRoundTrip(t *testing.T) {
 	for _, h := range []Hello{
@@ -61,12 +79,12 @@ func TestReadHelloErrors(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"XYZ\x01S\x00\x02\x00\x00",
-		"BOB\x01S\x00\x03\x00\x00\x00",      // trailing byte in the body
-		"BOB\x01S\x00\x02\x05\x00",          // nameplate longer than the body
-		"BOB\x01S\x00\x03\x01x\x00",         // nameplate not digits
-		"BOB\x01S\xff\xff",                  // over the size limit
-		"BOB\x01P\x00\x02\x00\x00",          // a reply type
-		"BOB\x01R\x00\x0b\x09123456789\x00", // nameplate too long
+		"BOB\x02S\x00\x03\x00\x00\x00",      // trailing byte in the body
+		"BOB\x02S\x00\x02\x05\x00",          // nameplate longer than the body
+		"BOB\x02S\x00\x03\x01x\x00",         // nameplate not digits
+		"BOB\x02S\xff\xff",                  // over the size limit
+		"BOB\x02P\x00\x02\x00\x00",          // a reply type
+		"BOB\x02R\x00\x0b\x09123456789\x00", // nameplate too long
 	} {
 		if _, err := ReadHello(strings.NewReader(bad)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("ReadHello(%q): %v, want ErrMalformed", bad, err)
@@ -77,7 +95,7 @@ func TestReadHelloErrors(t *testing.T) {
 func TestReplies(t *testing.T) {
 	var b []byte
 	b = AppendAssigned(b, "42")
-	b = AppendPaired(b)
+	b = AppendPaired(b, netip.MustParseAddrPort("198.51.100.7:40000"))
 	b = AppendError(b, CodeAlreadyClaimed)
 	b = AppendError(b, 200)
 	b = append(b, "peer data"...)
@@ -85,7 +103,7 @@ func TestReplies(t *testing.T) {
 	if got, err := ReadReply(r); err != nil || got.Nameplate != "42" {
 		t.Fatalf("assigned: %+v, %v", got, err)
 	}
-	if got, err := ReadReply(r); err != nil || !got.Paired {
+	if got, err := ReadReply(r); err != nil || !got.Paired || got.Observed != netip.MustParseAddrPort("198.51.100.7:40000") {
 		t.Fatalf("paired: %+v, %v", got, err)
 	}
 	if got, err := ReadReply(r); err != nil || !errors.Is(got.Err, ErrAlreadyClaimed) {
@@ -105,16 +123,16 @@ func TestReplies(t *testing.T) {
 	if got, err := ReadReply(bytes.NewReader(e)); err != nil || !errors.Is(got.Err, ErrRelayFull) {
 		t.Fatalf("error reply of version 9: %+v, %v", got, err)
 	}
-	p := AppendPaired(nil)
+	p := AppendPaired(nil, netip.AddrPort{})
 	p[3] = 9
 	if _, err := ReadReply(bytes.NewReader(p)); !errors.Is(err, ErrVersion) {
 		t.Fatalf("paired reply of version 9: %v, want ErrVersion", err)
 	}
 	for _, bad := range []string{
-		"BOB\x01A\x00\x00",         // empty nameplate
-		"BOB\x01A\x00\x02\x1b[",    // not digits (an escape sequence)
-		"BOB\x01P\x00\x01x",        // paired with a body
-		"BOB\x01Z\x00\x00",         // unknown type
+		"BOB\x02A\x00\x00",         // empty nameplate
+		"BOB\x02A\x00\x02\x1b[",    // not digits (an escape sequence)
+		"BOB\x02P\x00\x01x",        // paired with a malformed body
+		"BOB\x02Z\x00\x00",         // unknown type
 		"HTTP/1.1 400 Bad Request", // not a relay
 	} {
 		if _, err := ReadReply(strings.NewReader(bad)); !errors.Is(err, ErrMalformed) {
@@ -170,7 +188,8 @@ func FuzzReadHello(f *testing.F) {
 // trusted either.
 func FuzzReadReply(f *testing.F) {
 	f.Add(AppendAssigned(nil, "1"))
-	f.Add(AppendPaired(nil))
+	f.Add(AppendPaired(nil, netip.AddrPort{}))
+	f.Add(AppendPaired(nil, netip.MustParseAddrPort("[2001:db8::9]:9")))
 	f.Add(AppendError(nil, CodeBadPassword))
 	f.Add([]byte("BOB\x01A\x00\x02\x1b["))
 	f.Fuzz(func(t *testing.T, data []byte) {
