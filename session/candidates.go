@@ -36,14 +36,32 @@ const (
 	flagRelayLoopback = 1 << 0
 )
 
+// Kinds of candidate address.
+const (
+	// kindLocal: an address of the side's own, with the port it listens
+	// on: dial it from any port.
+	kindLocal byte = 0
+	// kindReflexive: where the relay saw the side's relay connection (its
+	// NAT's mapping): open a connection to it from our own relay
+	// connection's port at the same time as the side does towards ours
+	// (TCP simultaneous open), which both NATs let through.
+	kindReflexive byte = 1
+)
+
+// candidate is one address a side can be reached at.
+type candidate struct {
+	kind byte
+	addr netip.AddrPort
+}
+
 // candidates is one side's recCandidates record.
 type candidates struct {
 	relayLoopback bool
-	addrs         []netip.AddrPort
+	addrs         []candidate
 }
 
-// encodeCandidates: version(1) ‖ flags(1) ‖ count(1) ‖ count × (length(1)
-// = 4 or 16 ‖ address ‖ port(2, big-endian)).
+// encodeCandidates: version(1) ‖ flags(1) ‖ count(1) ‖ count × (kind(1) ‖
+// length(1) = 4 or 16 ‖ address ‖ port(2, big-endian)).
 func encodeCandidates(c candidates) []byte {
 	cands := c.addrs
 	if len(cands) > maxCandidates {
@@ -55,11 +73,10 @@ func encodeCandidates(c candidates) []byte {
 	}
 	b := []byte{candidatesVersion, flags, byte(len(cands))}
 	for _, c := range cands {
-		a := c.Addr().Unmap()
-		raw := a.AsSlice()
-		b = append(b, byte(len(raw)))
+		raw := c.addr.Addr().Unmap().AsSlice()
+		b = append(b, c.kind, byte(len(raw)))
 		b = append(b, raw...)
-		b = binary.BigEndian.AppendUint16(b, c.Port())
+		b = binary.BigEndian.AppendUint16(b, c.addr.Port())
 	}
 	return b
 }
@@ -79,12 +96,13 @@ func decodeCandidates(b []byte) (candidates, error) {
 		return c, fmt.Errorf("%w: %d addresses (at most %d)", errBadCandidates, n, maxCandidates)
 	}
 	b = b[3:]
-	out := make([]netip.AddrPort, 0, n)
+	out := make([]candidate, 0, n)
 	for range n {
-		if len(b) < 1 {
+		if len(b) < 2 || b[0] > kindReflexive {
 			return c, errBadCandidates
 		}
-		l := int(b[0])
+		kind, l := b[0], int(b[1])
+		b = b[1:]
 		if (l != 4 && l != 16) || len(b) < 1+l+2 {
 			return c, errBadCandidates
 		}
@@ -93,7 +111,7 @@ func decodeCandidates(b []byte) (candidates, error) {
 		if port == 0 {
 			return c, fmt.Errorf("%w: port 0", errBadCandidates)
 		}
-		out = append(out, netip.AddrPortFrom(a.Unmap(), port))
+		out = append(out, candidate{kind, netip.AddrPortFrom(a.Unmap(), port)})
 		b = b[1+l+2:]
 	}
 	if len(b) != 0 {
@@ -106,10 +124,10 @@ func decodeCandidates(b []byte) (candidates, error) {
 // dialable keeps the candidates worth dialling: never unspecified,
 // multicast or link-local addresses, and loopback ones only in tests
 // (loopbackOK): a hostile peer must not aim us at our own local services.
-func dialable(cands []netip.AddrPort, loopbackOK bool) []netip.AddrPort {
-	var out []netip.AddrPort
+func dialable(cands []candidate, loopbackOK bool) []candidate {
+	var out []candidate
 	for _, c := range cands {
-		a := c.Addr()
+		a := c.addr.Addr()
 		switch {
 		case a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast():
 		case a.IsLoopback() && !loopbackOK:

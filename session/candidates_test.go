@@ -7,10 +7,10 @@ import (
 )
 
 func TestCandidatesRoundTrip(t *testing.T) {
-	in := []netip.AddrPort{
-		netip.MustParseAddrPort("192.0.2.7:4242"),
-		netip.MustParseAddrPort("[2001:db8::1]:9"),
-		netip.MustParseAddrPort("10.0.0.1:65535"),
+	in := []candidate{
+		{kindLocal, netip.MustParseAddrPort("192.0.2.7:4242")},
+		{kindReflexive, netip.MustParseAddrPort("[2001:db8::1]:9")},
+		{kindLocal, netip.MustParseAddrPort("10.0.0.1:65535")},
 	}
 	c, err := decodeCandidates(encodeCandidates(candidates{relayLoopback: true, addrs: in}))
 	if err != nil {
@@ -31,7 +31,7 @@ func TestCandidatesRoundTrip(t *testing.T) {
 }
 
 func TestCandidatesRejectMalformed(t *testing.T) {
-	good := encodeCandidates(candidates{addrs: []netip.AddrPort{netip.MustParseAddrPort("192.0.2.7:4242")}})
+	good := encodeCandidates(candidates{addrs: []candidate{{kindLocal, netip.MustParseAddrPort("192.0.2.7:4242")}}})
 	for name, b := range map[string][]byte{
 		"empty":          nil,
 		"version":        {9, 0, 0},
@@ -39,9 +39,10 @@ func TestCandidatesRejectMalformed(t *testing.T) {
 		"too many":       {candidatesVersion, 0, maxCandidates + 1},
 		"short":          good[:len(good)-1],
 		"trailing":       append(bytes.Clone(good), 0),
-		"length 5":       {candidatesVersion, 0, 1, 5, 1, 2, 3, 4, 5, 0, 1},
-		"port 0":         {candidatesVersion, 0, 1, 4, 192, 0, 2, 1, 0, 0},
-		"count too high": {candidatesVersion, 0, 2, 4, 192, 0, 2, 1, 0, 1},
+		"length 5":       {candidatesVersion, 0, 1, kindLocal, 5, 1, 2, 3, 4, 5, 0, 1},
+		"port 0":         {candidatesVersion, 0, 1, kindLocal, 4, 192, 0, 2, 1, 0, 0},
+		"count too high": {candidatesVersion, 0, 2, kindLocal, 4, 192, 0, 2, 1, 0, 1},
+		"unknown kind":   {candidatesVersion, 0, 1, 7, 4, 192, 0, 2, 1, 0, 1},
 	} {
 		if _, err := decodeCandidates(b); err == nil {
 			t.Errorf("%s: accepted %x", name, b)
@@ -50,13 +51,9 @@ func TestCandidatesRejectMalformed(t *testing.T) {
 }
 
 func TestDialableKeepsHostileAddressesOut(t *testing.T) {
-	all := []netip.AddrPort{
-		netip.MustParseAddrPort("127.0.0.1:22"),
-		netip.MustParseAddrPort("[::1]:22"),
-		netip.MustParseAddrPort("0.0.0.0:80"),
-		netip.MustParseAddrPort("224.0.0.251:5353"),
-		netip.MustParseAddrPort("[fe80::1]:80"),
-		netip.MustParseAddrPort("192.0.2.7:4242"),
+	var all []candidate
+	for _, a := range []string{"127.0.0.1:22", "[::1]:22", "0.0.0.0:80", "224.0.0.251:5353", "[fe80::1]:80", "192.0.2.7:4242"} {
+		all = append(all, candidate{kindLocal, netip.MustParseAddrPort(a)})
 	}
 	got := dialable(all, false)
 	if len(got) != 1 || got[0] != all[5] {
@@ -69,7 +66,7 @@ func TestDialableKeepsHostileAddressesOut(t *testing.T) {
 }
 
 func FuzzDecodeCandidates(f *testing.F) {
-	f.Add(encodeCandidates(candidates{addrs: []netip.AddrPort{netip.MustParseAddrPort("192.0.2.7:4242"), netip.MustParseAddrPort("[2001:db8::1]:9")}}))
+	f.Add(encodeCandidates(candidates{addrs: []candidate{{kindLocal, netip.MustParseAddrPort("192.0.2.7:4242")}, {kindReflexive, netip.MustParseAddrPort("[2001:db8::1]:9")}}}))
 	f.Add([]byte{candidatesVersion, flagRelayLoopback, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := decodeCandidates(b)

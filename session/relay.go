@@ -146,7 +146,8 @@ func dialRelay(parent context.Context, addrs []string) (net.Conn, string, error)
 		err  error
 	}
 	results := make(chan result, len(addrs))
-	var d net.Dialer
+	// The relay connection's port may be shared later by hole punching.
+	d := net.Dialer{Control: reusePort}
 	for _, a := range addrs {
 		go func() {
 			c, err := d.DialContext(ctx, "tcp", a)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bob-p2p/bob/internal/codes"
@@ -49,6 +51,10 @@ type Config struct {
 	// DirectWindow is how long the sender waits for a direct path once it
 	// knows the receiver's addresses; 0 means DefaultDirectWindow.
 	DirectWindow time.Duration
+	// LateWindow is how long after DirectWindow a direct path found late
+	// (through NATs) still takes the transfer over from the relay; 0 means
+	// DefaultLateWindow.
+	LateWindow time.Duration
 	// BrowseWindow is how long a receiver looks on the local network; 0
 	// means DefaultBrowseWindow.
 	BrowseWindow time.Duration
@@ -73,6 +79,9 @@ func (c *Config) defaults() {
 	if c.DirectWindow <= 0 {
 		c.DirectWindow = DefaultDirectWindow
 	}
+	if c.LateWindow <= 0 {
+		c.LateWindow = DefaultLateWindow
+	}
 	if c.BrowseWindow <= 0 {
 		c.BrowseWindow = DefaultBrowseWindow
 	}
@@ -89,8 +98,8 @@ func (c *Config) features() []string {
 	return f
 }
 
-func (c *Config) direct() directConfig {
-	return directConfig{window: c.DirectWindow, logger: c.Logger, addrs: c.directAddrs, loopbackOK: c.loopbackOK, onListen: c.testOnListen}
+func (c *Config) direct(role secure.Role) directConfig {
+	return directConfig{role: role, window: c.DirectWindow, late: c.LateWindow, logger: c.Logger, addrs: c.directAddrs, loopbackOK: c.loopbackOK, onListen: c.testOnListen}
 }
 
 // Send offers what opts names under a new code (or chosen, if its Secret is
@@ -173,7 +182,7 @@ func Send(ctx context.Context, cfg Config, chosen codes.Code, opts transfer.Send
 		}
 	}
 	cfg.Events(ready)
-	err = rendezvous.WaitPaired(ctx, conn)
+	observed, err := rendezvous.WaitPairedObserved(ctx, conn)
 	if an != nil {
 		an.Stop() // paired: nobody else needs to find us
 	}
@@ -182,7 +191,7 @@ func Send(ctx context.Context, cfg Config, chosen codes.Code, opts transfer.Send
 	}
 	cfg.Events(transfer.Paired{})
 	hs := secure.Config{Code: code.String(), Nameplate: nameplate, Role: secure.Sender, Features: cfg.features()}
-	return run(ctx, cfg, conn, dialled, hs, stopClose, func(ch *secure.Conn, events func(transfer.Event)) error {
+	return run(ctx, cfg, conn, dialled, observed, hs, stopClose, func(ch transfer.Channel, events func(transfer.Event)) error {
 		return transfer.Send(ctx, ch, opts, events)
 	})
 }
@@ -236,12 +245,13 @@ func Receive(ctx context.Context, cfg Config, code codes.Code, opts transfer.Rec
 	defer conn.Close()
 	stopClose := closeOnCancel(ctx, conn)
 	defer stopClose()
-	if err := rendezvous.Claim(ctx, conn, code.Nameplate, cfg.Password); err != nil {
+	observed, err := rendezvous.ClaimObserved(ctx, conn, code.Nameplate, cfg.Password)
+	if err != nil {
 		return relayError(dialled, err)
 	}
 	cfg.Events(transfer.Paired{})
 	hs := secure.Config{Code: code.String(), Nameplate: code.Nameplate, Role: secure.Receiver, Features: cfg.features()}
-	return run(ctx, cfg, conn, dialled, hs, stopClose, func(ch *secure.Conn, events func(transfer.Event)) error {
+	return run(ctx, cfg, conn, dialled, observed, hs, stopClose, func(ch transfer.Channel, events func(transfer.Event)) error {
 		return transfer.Receive(ctx, ch, opts, events)
 	})
 }
@@ -311,7 +321,7 @@ func findSender(ctx context.Context, cfg Config, nameplate string) (net.Conn, st
 // run secures conn, chooses the path and runs the transfer on it. Until
 // the channel is secured, stopClose's watch cuts conn at once on cancel;
 // after, a cancelled transfer gets cancelGrace to tell the peer.
-func run(ctx context.Context, cfg Config, conn net.Conn, relayAddr string, hs secure.Config, stopClose func() bool, transferOn func(*secure.Conn, func(transfer.Event)) error) error {
+func run(ctx context.Context, cfg Config, conn net.Conn, relayAddr string, observed netip.AddrPort, hs secure.Config, stopClose func() bool, transferOn func(transfer.Channel, func(transfer.Event)) error) error {
 	ch, err := secure.Handshake(ctx, conn, hs)
 	if err != nil {
 		return handshakeError(hs.Role, err)
@@ -321,39 +331,110 @@ func run(ctx context.Context, cfg Config, conn net.Conn, relayAddr string, hs se
 
 	p := path{ch: ch, conn: conn}
 	if hasFeature(ch.PeerFeatures(), featureDirect) && !cfg.NoDirect {
+		dc := cfg.direct(hs.Role)
+		dc.observed, dc.relayLocal = observed, addrPort(conn.LocalAddr())
 		if hs.Role == secure.Sender {
-			p, err = chooseSenderPath(ctx, conn, ch, cfg.direct())
+			p, err = chooseSenderPath(ctx, conn, ch, dc)
 		} else {
-			p, err = chooseReceiverPath(ctx, conn, ch, cfg.direct())
+			p, err = chooseReceiverPath(ctx, conn, ch, dc)
 		}
 		if err != nil {
 			return fmt.Errorf("choosing the path for the data: %w", err)
 		}
 	}
+	var channel transfer.Channel = p.ch
+	var closer io.Closer = p.conn
+	var m *migrating
 	if p.direct {
 		// The relay has done its part.
 		stopClose()
 		conn.Close()
 		defer p.ch.Close()
 		stopClose = closeOnCancel(ctx, p.conn)
+	} else if p.late != nil {
+		m = newMigrating(ch, conn)
+		defer m.Close()
+		channel, closer = m, m
 	}
-	chosen := transfer.PathChosen{Direct: p.direct, Peer: p.peer}
+	chosen := transfer.PathChosen{Direct: p.direct, Peer: p.peer, Kind: kindName(p.kind, p.direct)}
 	if !p.direct {
 		chosen.Relay = relayAddr
 	}
 	cfg.Events(chosen)
 	stopClose()
-	defer closeAfterGrace(ctx, p.conn)()
-	return transferOn(p.ch, func(e transfer.Event) {
+	defer closeAfterGrace(ctx, closer)()
+
+	var events sync.Mutex // the late switch reports from its own goroutine
+	emit := func(e transfer.Event) {
+		events.Lock()
+		defer events.Unlock()
+		cfg.Events(e)
+	}
+	if m != nil {
+		stopLate := switchLate(ctx, hs.Role, p.late, m, cfg.Logger, emit)
+		defer stopLate()
+	}
+	return transferOn(channel, func(e transfer.Event) {
 		if d, ok := e.(transfer.Done); ok {
 			d.Via, d.Relay = "relay", chosen.Relay
-			if p.direct {
+			if p.direct || (m != nil && m.isDirect()) {
 				d.Via, d.Relay = "direct", ""
 			}
 			e = d
 		}
-		cfg.Events(e)
+		emit(e)
 	})
+}
+
+// switchLate moves the transfer to a direct connection that the prober
+// proves after it started on the relay. The sender marks the connection and
+// switches; the receiver follows the mark. stop ends it and waits.
+func switchLate(ctx context.Context, role secure.Role, p *prober, m *migrating, logger *slog.Logger, emit func(transfer.Event)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var keep net.Conn
+		defer func() { p.stop(keep) }()
+		var pr proven
+		select {
+		case pr = <-p.ready:
+		case <-p.ctx.Done():
+			return
+		case <-done:
+			return
+		}
+		if role == secure.Sender {
+			if err := pr.ch.WriteRecord(recSelected, nil); err != nil {
+				logger.Warn("direct: the connection found late broke", "err", err)
+				return
+			}
+		}
+		m.adopt(pr.ch, pr.conn)
+		keep = pr.conn // from now on m owns it
+		switched, err := m.switchWrites()
+		if err != nil {
+			logger.Warn("direct: could not move to the connection found late", "err", err)
+			return
+		}
+		if switched || role == secure.Receiver {
+			emit(transfer.PathChosen{Direct: true, Peer: pr.peer, Kind: kindName(pr.kind, true)})
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// kindName is the candidate kind that won, for the JSON output.
+func kindName(kind byte, direct bool) string {
+	switch {
+	case !direct:
+		return ""
+	case kind == kindReflexive:
+		return "reflexive"
+	}
+	return "local"
 }
 
 func hasFeature(list []string, f string) bool {

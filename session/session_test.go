@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -455,5 +456,88 @@ func TestDirectSessionLeavesNoSockets(t *testing.T) {
 	}
 	if after > before {
 		t.Errorf("%d sockets before the session, %d after", before, after)
+	}
+}
+
+// gatedReader yields first, then waits for gate, then yields rest: a
+// stream that is still running when the test wants something to happen.
+type gatedReader struct {
+	first, rest []byte
+	gate        <-chan struct{}
+	passed      bool
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if len(g.first) > 0 {
+		n := copy(p, g.first)
+		g.first = g.first[n:]
+		return n, nil
+	}
+	if !g.passed {
+		<-g.gate
+		g.passed = true
+	}
+	if len(g.rest) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, g.rest)
+	g.rest = g.rest[n:]
+	return n, nil
+}
+
+// A direct path proven after the transfer started on the relay takes it
+// over at a record boundary: nothing is lost or repeated, both sides say
+// so, and the relay connection is let go.
+func TestLateDirectPathTakesOver(t *testing.T) {
+	relay, srv := relaytest.StartConfig(t, relaytest.Config())
+	data := make([]byte, 6<<20)
+	rand.Read(data)
+	var sendEvents, recvEvents recorder
+	switched := make(chan struct{})
+	var once sync.Once
+	send := Config{Relays: []string{relay}, NoDiscovery: true, DirectWindow: time.Nanosecond, LateWindow: 10 * time.Second,
+		directAddrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, loopbackOK: true,
+		Events: func(e transfer.Event) {
+			sendEvents.add(e)
+			if p, ok := e.(transfer.PathChosen); ok && p.Direct {
+				once.Do(func() { close(switched) })
+			}
+		}}
+	// The sender's window closes before anything can be proven; the
+	// receiver, which dials too, proves the connection late.
+	recv := send
+	recv.Events = recvEvents.add
+	recv.DirectWindow = DefaultDirectWindow
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code, _ := codes.Parse(testCode)
+	var out bytes.Buffer
+	sent := make(chan error, 1)
+	go func() {
+		sent <- Send(ctx, send, code, transfer.SendOptions{Stdin: &gatedReader{first: data[:1<<20], rest: data[1<<20:], gate: switched}})
+	}()
+	waitForCode(t, &sendEvents)
+	recvErr := Receive(ctx, recv, code, transfer.ReceiveOptions{Stdout: &out, Accept: func(context.Context, transfer.OfferReceived) (bool, error) { return true, nil }})
+	if recvErr != nil {
+		cancel()
+	}
+	if se := <-sent; se != nil || recvErr != nil {
+		t.Fatalf("send: %v, receive: %v", se, recvErr)
+	}
+	if !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("received %d bytes that differ from the %d sent", out.Len(), len(data))
+	}
+	for name, r := range map[string]*recorder{"sender": &sendEvents, "receiver": &recvEvents} {
+		paths := eventsOf[transfer.PathChosen](r)
+		if len(paths) != 2 || paths[0].Direct || !paths[1].Direct || paths[1].Kind != "local" {
+			t.Errorf("%s: path events %+v, want the relay and then direct", name, paths)
+		}
+		if d := onlyDone(t, r); d.Via != "direct" {
+			t.Errorf("%s: via %q", name, d.Via)
+		}
+	}
+	// The relay carried the first MiB, not the rest.
+	if n := relayedBytes(t, srv); n > 3<<20 {
+		t.Errorf("the relay forwarded %d bytes", n)
 	}
 }

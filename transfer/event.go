@@ -29,6 +29,10 @@ type PathChosen struct {
 	Direct bool
 	Relay  string // the relay's HOST:PORT, when not direct
 	Peer   string // the peer's address, when direct
+	// Kind is which of the peer's addresses won, when direct: "local" (an
+	// address of its own) or "reflexive" (its NAT's mapping, punched
+	// through).
+	Kind string
 }
 
 // OfferEntry is one entry of an offer as shown to a person.

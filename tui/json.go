@@ -43,6 +43,7 @@ type (
 		Via   string `json:"via"`   // "direct" or "relay"
 		Relay string `json:"relay,omitempty"`
 		Peer  string `json:"peer,omitempty"`
+		Kind  string `json:"kind,omitempty"` // with direct: "local" or "reflexive"
 	}
 	jsonEntry struct {
 		Path string `json:"path"`
@@ -192,7 +193,7 @@ func (v *jsonView) Event(e transfer.Event) {
 		if e.Direct {
 			via = "direct"
 		}
-		v.write(jsonPath{Event: "path", Via: via, Relay: safeterm.Escape(e.Relay), Peer: safeterm.Escape(e.Peer)})
+		v.write(jsonPath{Event: "path", Via: via, Relay: safeterm.Escape(e.Relay), Peer: safeterm.Escape(e.Peer), Kind: safeterm.Escape(e.Kind)})
 	case transfer.OfferSent:
 		v.offer(transfer.OfferReceived(e))
 	case transfer.OfferReceived:
