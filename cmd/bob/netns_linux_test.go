@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,7 @@ func (l *lan) close() {
 // proc is a bob running on a host, its output kept.
 type proc struct {
 	cmd            *exec.Cmd
+	stdin          io.WriteCloser // a keyboard that never answers, or a stream the test writes
 	stdout, stderr syncBuffer
 	done           chan struct{}
 	err            error
@@ -158,7 +160,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs bob args on host, in dir; stdin never answers.
+// start runs bob args on host, in dir; its stdin is a pipe the test may
+// write, else it never answers.
 func (l *lan) start(host, dir string, args ...string) *proc {
 	l.t.Helper()
 	p := &proc{done: make(chan struct{})}
@@ -166,6 +169,12 @@ func (l *lan) start(host, dir string, args ...string) *proc {
 	p.cmd.Dir = dir
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, ".config")}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	stdin, err := p.cmd.StdinPipe()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	p.stdin = stdin
+	l.t.Cleanup(func() { stdin.Close() })
 	if err := p.cmd.Start(); err != nil {
 		l.t.Fatal(err)
 	}
