@@ -105,8 +105,12 @@ func explain(err error, format string, args ...any) error {
 	return explained{fmt.Sprintf(format, args...), err}
 }
 
-func relayError(addr string, err error) error {
+func relayError(addr, password string, err error) error {
 	switch {
+	case errors.Is(err, rendezvous.ErrMalformed):
+		return explain(err, "%s is not a bob relay (it answered something else)", addr)
+	case errors.Is(err, rendezvous.ErrBadPassword) && password == "":
+		return explain(err, "the relay %s needs a password: set it with --relay-password or BOB_RELAY_PASSWORD", addr)
 	case errors.Is(err, rendezvous.ErrUnknownNameplate):
 		return explain(err, "no sender is waiting with this code at relay %s: check the code, and the relay the sender's screen shows", addr)
 	case errors.Is(err, rendezvous.ErrAlreadyClaimed):

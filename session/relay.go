@@ -176,3 +176,16 @@ func dialRelay(parent context.Context, addrs []string) (net.Conn, string, error)
 	}
 	return nil, "", &RelayUnreachableError{Addrs: addrs, Err: errors.Join(errs...)}
 }
+
+// CheckRelays dials the relay at addrs and hangs up, to say early that it
+// cannot be reached. No addresses (no relay configured) is fine.
+func CheckRelays(ctx context.Context, addrs []string) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	conn, _, err := dialRelay(ctx, addrs)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}

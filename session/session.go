@@ -143,7 +143,7 @@ func Send(ctx context.Context, cfg Config, chosen codes.Code, opts transfer.Send
 
 	nameplate, err = rendezvous.Open(ctx, conn, nameplate, cfg.Password)
 	if err != nil {
-		return relayError(dialled, err)
+		return relayError(dialled, cfg.Password, err)
 	}
 	code := chosen
 	if code.Secret == "" {
@@ -187,7 +187,7 @@ func Send(ctx context.Context, cfg Config, chosen codes.Code, opts transfer.Send
 		an.Stop() // paired: nobody else needs to find us
 	}
 	if err != nil {
-		return relayError(dialled, err)
+		return relayError(dialled, cfg.Password, err)
 	}
 	cfg.Events(transfer.Paired{})
 	hs := secure.Config{Code: code.String(), Nameplate: nameplate, Role: secure.Sender, Features: cfg.features()}
@@ -247,7 +247,7 @@ func Receive(ctx context.Context, cfg Config, code codes.Code, opts transfer.Rec
 	defer stopClose()
 	observed, err := rendezvous.ClaimObserved(ctx, conn, code.Nameplate, cfg.Password)
 	if err != nil {
-		return relayError(dialled, err)
+		return relayError(dialled, cfg.Password, err)
 	}
 	cfg.Events(transfer.Paired{})
 	hs := secure.Config{Code: code.String(), Nameplate: code.Nameplate, Role: secure.Receiver, Features: cfg.features()}

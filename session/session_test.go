@@ -541,3 +541,44 @@ func TestLateDirectPathTakesOver(t *testing.T) {
 		t.Errorf("the relay forwarded %d bytes", n)
 	}
 }
+
+// A server that is not a bob relay is named as such.
+func TestNotABobRelay(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var served sync.WaitGroup
+	defer served.Wait()
+	served.Go(func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	})
+	code, _ := codes.Parse(testCode)
+	err = Receive(context.Background(), Config{Relays: []string{ln.Addr().String()}, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	if err == nil || err.Error() != ln.Addr().String()+" is not a bob relay (it answered something else)" {
+		t.Errorf("got %v", err)
+	}
+}
+
+// A private relay and no password: say that it needs one, not that the
+// password was refused.
+func TestRelayNeedsPassword(t *testing.T) {
+	cfg := relaytest.Config()
+	cfg.Password = "correct horse"
+	relay, _ := relaytest.StartConfig(t, cfg)
+	code, _ := codes.Parse(testCode)
+	err := Receive(context.Background(), Config{Relays: []string{relay}, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	if !errors.Is(err, rendezvous.ErrBadPassword) || !strings.Contains(err.Error(), "needs a password") {
+		t.Errorf("no password: %v", err)
+	}
+	err = Receive(context.Background(), Config{Relays: []string{relay}, Password: "wrong", NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	if !errors.Is(err, rendezvous.ErrBadPassword) || !strings.Contains(err.Error(), "refused the password") {
+		t.Errorf("wrong password: %v", err)
+	}
+}

@@ -109,8 +109,9 @@ type (
 		Resumed   int64  `json:"resumed,omitempty"`
 	}
 	jsonError struct {
-		Event     string `json:"event"`   // "error"
-		Message   string `json:"message"` // one sentence for a person
+		Event     string `json:"event"`          // "error"
+		Code      string `json:"code,omitempty"` // stable: the exit code's name
+		Message   string `json:"message"`        // one sentence for a person
 		Cancelled bool   `json:"cancelled,omitempty"`
 	}
 )
@@ -267,7 +268,11 @@ func (v *jsonView) Close(err error) {
 	}
 	v.closed = true
 	if err != nil {
-		v.write(jsonError{Event: "error", Message: v.opts.describe(err), Cancelled: errors.Is(err, context.Canceled)})
+		e := jsonError{Event: "error", Message: v.opts.describe(err), Cancelled: errors.Is(err, context.Canceled)}
+		if v.opts.ErrorCode != nil {
+			e.Code = v.opts.ErrorCode(err)
+		}
+		v.write(e)
 	}
 }
 

@@ -52,6 +52,9 @@ type Options struct {
 	ReceiveCommand func(code string) string
 	// Describe turns an error into one user-facing sentence.
 	Describe func(error) string
+	// ErrorCode names an error for scripts (JSON's error code); nil leaves
+	// it out.
+	ErrorCode func(error) string
 	// Width and Height are an optional initial size (tests).
 	Width, Height int
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
+	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
 	"github.com/bob-p2p/bob/transfer/secure"
@@ -38,6 +41,8 @@ func describe(err error) string {
 		return describe(partial.Err) + "; " + partial.Hint()
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET), errors.Is(err, secure.ErrTruncated):
+		return "the other side went away (connection lost)"
 	case errors.As(err, &ru):
 		return fmt.Sprintf("could not reach the relay at %s: %s; check the address the sender's screen shows (bob recv --relay HOST:PORT)", joinAddrs(ru.Addrs), ru.Cause())
 	case errors.As(err, &nf):
@@ -79,12 +84,55 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// exitName is an exit code's stable name, for scripts.
+func exitName(code int) string {
+	switch code {
+	case exitOK:
+		return "ok"
+	case exitUsage:
+		return "usage"
+	case exitWrongCode:
+		return "wrong_code"
+	case exitDeclined:
+		return "declined"
+	case exitPeerCancelled:
+		return "peer_cancelled"
+	case exitCancelled:
+		return "cancelled"
+	}
+	return "failure"
+}
+
 // reportError prints err as one sentence unless a view showed it already,
-// and returns the exit code for it.
-func reportError(w io.Writer, err error) int {
+// and returns the exit code for it. In JSON mode (out is set) the sentence
+// is an error event on out, as the views write it.
+func reportError(w, jsonOut io.Writer, err error) int {
+	code := exitCode(err)
 	var shown shownError
-	if !errors.As(err, &shown) {
+	switch {
+	case errors.As(err, &shown):
+	case jsonOut != nil:
+		line, _ := json.Marshal(struct {
+			Event   string `json:"event"`
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{"error", exitName(code), safeterm.Escape(describe(err))})
+		fmt.Fprintf(jsonOut, "%s\n", line)
+	default:
 		fmt.Fprintln(w, "bob:", describe(err))
 	}
-	return exitCode(err)
+	return code
+}
+
+// wantsJSON says whether args ask for JSON output, before cobra parsed them.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/bob-p2p/bob/transfer"
@@ -27,5 +29,16 @@ func TestDescribePartialReceive(t *testing.T) {
 		if got := exitCode(err); got != c.code {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.code)
 		}
+	}
+}
+
+// A peer that vanished mid-transfer reads as that, not as a system call.
+func TestDescribeLostPeer(t *testing.T) {
+	err := fmt.Errorf("secure: write: %w", &os.SyscallError{Syscall: "write", Err: syscall.EPIPE})
+	if got := describe(err); got != "the other side went away (connection lost)" {
+		t.Errorf("describe = %q", got)
+	}
+	if got := describe(&transfer.PartialError{Err: err, Kept: 1000, Dir: "in"}); !strings.HasPrefix(got, "the other side went away (connection lost); ") {
+		t.Errorf("describe partial = %q", got)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bob-p2p/bob/internal/codes"
+	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
 	"github.com/bob-p2p/bob/tui"
@@ -20,6 +22,7 @@ type recvFlags struct {
 	yes                  bool
 	out                  string
 	overwrite            bool
+	toTerminal           bool
 	output               outputFlags
 	paths                pathFlags
 }
@@ -47,6 +50,7 @@ bob shows what the sender offers and asks before anything is written.`,
 	fl.BoolVarP(&f.yes, "yes", "y", false, "accept the offer without asking")
 	fl.StringVarP(&f.out, "out", "o", ".", `folder to write into, or "-" for standard output (a single file, text or stream)`)
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace files that already exist")
+	fl.BoolVar(&f.toTerminal, "to-terminal", false, "with -o -, write the received data to standard output even when it is a terminal")
 	f.output.register(fl)
 	f.paths.register(fl)
 	return cmd
@@ -61,26 +65,33 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 	if mode == modeJSON && !f.yes {
 		return usageError{fmt.Errorf("--json needs --yes: there is no one to ask")}
 	}
+	if toStdout && isTerminal(e.stdout) && !f.toTerminal {
+		// The peer's bytes would reach the terminal raw: escape sequences
+		// and all.
+		return usageError{fmt.Errorf("use -o - only with a pipe or a file (or --to-terminal to print the raw data here)")}
+	}
 	rc, err := chooseRelay(e, f.relay, f.relayPassword, f.paths)
 	if err != nil {
 		return err
 	}
 
-	var raw string
+	var code codes.Code
 	if len(args) == 1 {
-		raw = args[0]
+		if code, err = codes.Parse(args[0]); err != nil {
+			return usageError{err}
+		}
 	} else {
 		if !isTerminal(e.stdin) {
 			return usageError{fmt.Errorf("give the code: bob recv CODE (standard input is not a terminal to ask on)")}
 		}
-		raw, err = tui.PromptCode(ctx, e.stdin, e.stderr, codes.Complete)
-		if err != nil {
+		// Before the person types anything, make sure the relay answers.
+		if err := session.CheckRelays(ctx, rc.addrs); err != nil {
 			return err
 		}
-	}
-	code, err := codes.Parse(raw)
-	if err != nil {
-		return usageError{err}
+		prompt := func() (string, error) { return tui.PromptCode(ctx, e.stdin, e.stderr, codes.Complete) }
+		if code, err = askCode(prompt, e.stderr); err != nil {
+			return err
+		}
 	}
 
 	opts := transfer.ReceiveOptions{OutDir: f.out, Overwrite: f.overwrite}
@@ -107,6 +118,28 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 	err = session.Receive(ctx, cfg, code, opts)
 	view.Close(err)
 	return quiet(err, mode)
+}
+
+// maxCodeTries bounds how often the prompt asks again after a mistyped code.
+const maxCodeTries = 5
+
+// askCode prompts until a well-formed code is typed, telling what was wrong
+// with each other entry.
+func askCode(prompt func() (string, error), warn io.Writer) (codes.Code, error) {
+	var lastErr error
+	for range maxCodeTries {
+		raw, err := prompt()
+		if err != nil {
+			return codes.Code{}, err
+		}
+		code, err := codes.Parse(raw)
+		if err == nil {
+			return code, nil
+		}
+		lastErr = err
+		fmt.Fprintf(warn, "%s; try again\n", safeterm.Escape(err.Error()))
+	}
+	return codes.Code{}, usageError{lastErr}
 }
 
 // checkOutDir fails early on an output folder that cannot work; a missing

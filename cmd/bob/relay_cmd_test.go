@@ -126,7 +126,7 @@ func runWithEnv(e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := root.ExecuteContext(ctx); err != nil {
-		return reportError(e.stderr, err)
+		return reportError(e.stderr, nil, err)
 	}
 	return exitOK
 }

@@ -42,21 +42,41 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	return reportError(e.stderr, err)
+	var jsonOut io.Writer
+	if wantsJSON(args) {
+		jsonOut = e.stdout
+	}
+	return reportError(e.stderr, jsonOut, err)
 }
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bob",
 		Short:         "Send files between two machines that share a short code",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A root that runs makes cobra hand an unknown command here,
+		// where it is a usage error (exit 2), not a failure.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q: run bob --help for the commands", args[0])}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
+	root.SetVersionTemplate("bob {{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newSendCmd(e), newRecvCmd(e), newRelayCmd(e), newVersionCmd(e))
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			c.Args = usageArgs(c.Args)
+		}
+	}
 	return root
 }
 
@@ -78,4 +98,14 @@ func version() string {
 		return "dev"
 	}
 	return info.Main.Version
+}
+
+// usageArgs makes an argument check's complaint a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{fmt.Errorf("%w (see bob %s --help)", err, cmd.Name())}
+		}
+		return nil
+	}
 }

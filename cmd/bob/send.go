@@ -69,6 +69,8 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 	switch {
 	case f.textSet && len(args) > 0:
 		return usageError{fmt.Errorf("give either --text or paths to send, not both")}
+	case f.textSet && f.text == "":
+		return usageError{fmt.Errorf("the text to send is empty: give --text a message")}
 	case f.textSet:
 		opts.Text, opts.IsText = f.text, true
 	case len(args) == 1 && args[0] == "-":

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 // The receive instruction is one line that pastes into any shell: an IPv6
 // literal's brackets are quoted (zsh takes them for a glob pattern), and
@@ -20,5 +24,27 @@ func TestReceiveCommandPastes(t *testing.T) {
 	}
 	if got := receiveCommand(nil); got != "bob recv" {
 		t.Errorf("receiveCommand(nil) = %q", got)
+	}
+}
+
+// A mistyped code at the prompt is explained and asked again.
+func TestAskCodeAsksAgain(t *testing.T) {
+	entries := []string{"not a code", "7", "7-guitarist-revenge"}
+	var warn strings.Builder
+	code, err := askCode(func() (string, error) {
+		e := entries[0]
+		entries = entries[1:]
+		return e, nil
+	}, &warn)
+	if err != nil || code.String() != "7-guitarist-revenge" {
+		t.Fatalf("got %v, %v", code, err)
+	}
+	if n := strings.Count(warn.String(), "try again"); n != 2 {
+		t.Errorf("%d warnings:\n%s", n, warn.String())
+	}
+	_, err = askCode(func() (string, error) { return "nope", nil }, &warn)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("after %d bad entries: %v, want a usage error", maxCodeTries, err)
 	}
 }
