@@ -35,11 +35,10 @@ type migrating struct {
 	rmu    sync.Mutex
 	reader *secure.Conn
 
-	mu             sync.Mutex
-	readSwitched   bool
-	writeSwitched  bool
-	relayReleased  bool
-	onBothSwitched func()
+	mu            sync.Mutex
+	readSwitched  bool
+	writeSwitched bool
+	relayReleased bool
 }
 
 func newMigrating(relay *secure.Conn, relayConn net.Conn) *migrating {

@@ -144,6 +144,21 @@ func waitForCode(t *testing.T, r *recorder) {
 	t.Fatal("the sender never showed its code")
 }
 
+// mustRun runs both sides and fails the test if either fails.
+func (s *sides) mustRun(t *testing.T) {
+	t.Helper()
+	if se, re := s.run(t); se != nil || re != nil {
+		t.Fatalf("send: %v, receive: %v", se, re)
+	}
+}
+
+// mustTransfer runs both sides and checks the file arrived whole.
+func (s *sides) mustTransfer(t *testing.T) {
+	t.Helper()
+	s.mustRun(t)
+	s.checkReceived(t)
+}
+
 func (s *sides) checkReceived(t *testing.T) {
 	t.Helper()
 	got, err := os.ReadFile(filepath.Join(s.dst, "file.bin"))
@@ -168,10 +183,7 @@ func TestRelayPathWhenDirectIsOff(t *testing.T) {
 	relay := relaytest.Start(t)
 	s := newSides(t, relay, 300_000)
 	s.send.NoDirect = true
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	for _, r := range []*recorder{&s.sendEvents, &s.recvEvents} {
 		d := onlyDone(t, r)
 		if d.Via != "relay" || d.Relay != relay {
@@ -188,10 +200,7 @@ func TestDirectPathCarriesTheData(t *testing.T) {
 	relay, srv := relaytest.StartConfig(t, relaytest.Config())
 	s := newSides(t, relay, 4<<20)
 	s.onLoopback()
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	for _, r := range []*recorder{&s.sendEvents, &s.recvEvents} {
 		if d := onlyDone(t, r); d.Via != "direct" || d.Relay != "" {
 			t.Errorf("done says via %q relay %q, want direct", d.Via, d.Relay)
@@ -242,10 +251,7 @@ func TestNoDirectPathFallsBackToRelay(t *testing.T) {
 	s.onLoopback()
 	s.send.directAddrs, s.recv.directAddrs = []netip.Addr{}, []netip.Addr{}
 	s.send.DirectWindow = 200 * time.Millisecond
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	if d := onlyDone(t, &s.recvEvents); d.Via != "relay" {
 		t.Errorf("via %q, want relay", d.Via)
 	}
@@ -257,10 +263,7 @@ func TestOneSideWithoutDirectKeepsRelay(t *testing.T) {
 	s := newSides(t, relay, 100_000)
 	s.onLoopback()
 	s.recv.NoDirect = true
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	if d := onlyDone(t, &s.sendEvents); d.Via != "relay" {
 		t.Errorf("via %q, want relay", d.Via)
 	}
@@ -273,10 +276,7 @@ func TestSameMachineStaysOnRelay(t *testing.T) {
 	s := newSides(t, relay, 100_000)
 	var logs logBuffer
 	s.send.Logger = logs.logger()
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	if d := onlyDone(t, &s.sendEvents); d.Via != "relay" {
 		t.Errorf("via %q, want relay", d.Via)
 	}
@@ -314,10 +314,7 @@ func TestStrangerOnDirectListenerCostsNothing(t *testing.T) {
 			}
 		})
 	}
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
-	s.checkReceived(t)
+	s.mustTransfer(t)
 	if d := onlyDone(t, &s.recvEvents); d.Via != "direct" {
 		t.Errorf("via %q, want direct", d.Via)
 	}
@@ -356,14 +353,9 @@ func TestUnknownNameplateExplains(t *testing.T) {
 }
 
 func TestUnreachableRelaySaysWhy(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedPort(t)
 	code, _ := codes.Parse(testCode)
-	err = Receive(context.Background(), Config{Relays: []string{addr}, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	err := Receive(context.Background(), Config{Relays: []string{addr}, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
 	var ru *RelayUnreachableError
 	if !errors.As(err, &ru) || !strings.Contains(ru.Cause(), "refused") {
 		t.Errorf("got %v", err)
@@ -373,14 +365,9 @@ func TestUnreachableRelaySaysWhy(t *testing.T) {
 // A receiver with no relay configured and discovery off looks on this
 // machine, and says plainly when no sender is there.
 func TestNoRelayNoSenderIsExplained(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedPort(t)
 	code, _ := codes.Parse(testCode)
-	err = Receive(context.Background(), Config{LocalRelay: addr, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	err := Receive(context.Background(), Config{LocalRelay: addr, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
 	var nf *NotFoundError
 	if !errors.As(err, &nf) || nf.Nameplate != "4" {
 		t.Errorf("got %v", err)
@@ -443,9 +430,7 @@ func TestDirectSessionLeavesNoSockets(t *testing.T) {
 	if before < 0 {
 		t.Skip("no /proc/self/fd here")
 	}
-	if se, re := s.run(t); se != nil || re != nil {
-		t.Fatalf("send: %v, receive: %v", se, re)
-	}
+	s.mustRun(t)
 	if d := onlyDone(t, &s.recvEvents); d.Via != "direct" {
 		t.Fatalf("via %q", d.Via)
 	}
@@ -581,4 +566,15 @@ func TestRelayNeedsPassword(t *testing.T) {
 	if !errors.Is(err, rendezvous.ErrBadPassword) || !strings.Contains(err.Error(), "refused the password") {
 		t.Errorf("wrong password: %v", err)
 	}
+}
+
+// closedPort is a loopback address where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -63,3 +63,14 @@ func TestViaText(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that looks for its sender on the network, then connects,
+// shows the look as done and one current step.
+func TestWaitScreenLookingThenConnecting(t *testing.T) {
+	var s waitScreen
+	s = s.connecting("")
+	s = s.connecting("192.0.2.7:9009")
+	if len(s.steps) != 2 || !s.steps[0].done || s.steps[0].did != "looked for the sender on this network" || s.steps[1].done {
+		t.Errorf("steps %+v", s.steps)
+	}
+}

@@ -78,7 +78,7 @@ func (v *plainView) Event(e transfer.Event) {
 		if e.Relay != "" {
 			v.printf("connecting to relay %s...\n", safeterm.Escape(e.Relay))
 		} else {
-			v.printf("connecting to the relay...\n")
+			v.printf("looking for the sender on this network...\n")
 		}
 	case transfer.Paired:
 		v.printf("paired; checking the code...\n")

@@ -103,12 +103,15 @@ func (s waitScreen) current() (step, bool) {
 
 func (s waitScreen) connecting(relay string) waitScreen {
 	relay = safeterm.Escape(relay)
-	doing, did := "connecting to the relay", "connected to the relay"
+	doing, did := "looking for the sender", "looked for the sender on this network"
 	if relay != "" {
 		doing, did = "connecting to relay "+relay, "connected to relay "+relay
 	}
 	if cur, ok := s.current(); ok && strings.HasPrefix(cur.doing, "connecting to") {
 		s.steps = append([]step(nil), s.steps[:len(s.steps)-1]...)
+	}
+	if cur, ok := s.current(); ok && cur.doing == "looking for the sender" {
+		s = s.finishStep()
 	}
 	return s.stepDid(doing, did)
 }

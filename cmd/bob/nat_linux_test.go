@@ -180,27 +180,7 @@ func waitJSON(t *testing.T, p *proc, s string) string {
 func TestSymmetricNATsUseRelay(t *testing.T) {
 	n := newNATs(t, true, "")
 	relay, _ := n.relay(t.TempDir())
-	src, dst := peers(t, 1<<20)
-	run := func(extra ...string) (time.Duration, string) {
-		code := fmt.Sprintf("%d-orbit-lantern-quiet", 10+len(extra))
-		sender := n.start("A", src, append([]string{"send", "--plain", "--relay", relay, "--code", code}, append(extra, "data.bin")...)...)
-		sender.code(t)
-		start := time.Now()
-		recv := n.start("B", dst, append([]string{"recv", "--plain", "--yes", "--overwrite", "--relay", relay}, append(extra, code)...)...)
-		if err := recv.wait(t); err != nil {
-			t.Fatalf("%v\n%s\n%s", err, recv.stdout.String(), recv.stderr.String())
-		}
-		if err := sender.wait(t); err != nil {
-			t.Fatal(err)
-		}
-		sameFile(t, filepath.Join(src, "data.bin"), filepath.Join(dst, "data.bin"))
-		return time.Since(start), recv.stdout.String()
-	}
-	took, out := run()
-	if !regexp.MustCompile(`(?m)^done: .*, via relay ` + regexp.QuoteMeta(relay)).MatchString(out) {
-		t.Fatalf("not via the relay:\n%s", out)
-	}
-	relayOnly, _ := run("--no-direct")
+	took, relayOnly := n.relayFallback(t, relay)
 	t.Logf("symmetric NATs: %v, %v with --no-direct: the window cost %v", took.Round(time.Millisecond), relayOnly.Round(time.Millisecond), (took - relayOnly).Round(time.Millisecond))
 }
 
@@ -210,22 +190,7 @@ func TestNATsDirectOutrunsSlowRelay(t *testing.T) {
 	n := newNATs(t, false, "10mbit")
 	relay, _ := n.relay(t.TempDir())
 	const size = 64 << 20
-	src, dst := peers(t, size)
-	sender := n.start("A", src, "send", "--plain", "--relay", relay, "--code", "6-orbit-lantern-quiet", "data.bin")
-	sender.code(t)
-	start := time.Now()
-	recv := n.start("B", dst, "recv", "--plain", "--yes", "--relay", relay, "6-orbit-lantern-quiet")
-	if err := recv.wait(t); err != nil {
-		t.Fatalf("%v\n%s", err, recv.stderr.String())
-	}
-	elapsed := time.Since(start)
-	if err := sender.wait(t); err != nil {
-		t.Fatal(err)
-	}
-	sameFile(t, filepath.Join(src, "data.bin"), filepath.Join(dst, "data.bin"))
-	if !regexp.MustCompile(`(?m)^done: .*, direct`).MatchString(recv.stdout.String()) {
-		t.Fatalf("not direct:\n%s", recv.stdout.String())
-	}
+	elapsed := n.directTransfer(t, relay, size)
 	t.Logf("64 MiB through two NATs in %v: %.1f MB/s; the relay's link carries 1.25 MB/s", elapsed.Round(time.Millisecond), size/elapsed.Seconds()/1e6)
 }
 

@@ -367,6 +367,15 @@ func TestFarRelayDataGoesDirect(t *testing.T) {
 	l := newLAN(t, "20mbit")
 	relay := l.relayOn(t.TempDir())
 	const size = 200 << 20
+	elapsed := l.directTransfer(t, relay, size)
+	t.Logf("200 MiB direct in %v: %.0f MB/s, the relay's link is 20 Mbit/s (2.5 MB/s)", elapsed.Round(time.Millisecond), size/elapsed.Seconds()/1e6)
+}
+
+// directTransfer sends size random bytes from A to B meeting at relay,
+// checks they arrived whole and went direct, and returns how long the
+// receiver took.
+func (l *lan) directTransfer(t *testing.T, relay string, size int64) time.Duration {
+	t.Helper()
 	src, dst := peers(t, size)
 	sender := l.start("A", src, "send", "--plain", "--relay", relay, "data.bin")
 	code := sender.code(t)
@@ -383,7 +392,7 @@ func TestFarRelayDataGoesDirect(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^done: .*, direct`).MatchString(recv.stdout.String()) {
 		t.Fatalf("not direct:\n%s", recv.stdout.String())
 	}
-	t.Logf("200 MiB direct in %v: %.0f MB/s, the relay's link is 20 Mbit/s (2.5 MB/s)", elapsed.Round(time.Millisecond), size/elapsed.Seconds()/1e6)
+	return elapsed
 }
 
 // A firewall drops TCP between the peers: the transfer completes over the
@@ -397,6 +406,16 @@ func TestFirewalledPeersUseRelay(t *testing.T) {
 	chain in { type filter hook input priority 0; ip saddr %s meta l4proto tcp drop; }
 }`, other))
 	}
+	withDirect, relayOnly := l.relayFallback(t, relay)
+	t.Logf("firewalled: %v with direct tried, %v with --no-direct: the window cost %v", withDirect.Round(time.Millisecond), relayOnly.Round(time.Millisecond), (withDirect - relayOnly).Round(time.Millisecond))
+}
+
+// relayFallback sends a file from A to B through relay twice, trying direct
+// paths and then with --no-direct, checks that the first went via the relay
+// all the same, and returns both durations: their difference is what the
+// direct window cost.
+func (l *lan) relayFallback(t *testing.T, relay string) (withDirect, relayOnly time.Duration) {
+	t.Helper()
 	src, dst := peers(t, 1<<20)
 	timed := func(extra ...string) (time.Duration, string) {
 		sender := l.start("A", src, append([]string{"send", "--plain", "--relay", relay}, append(extra, "data.bin")...)...)
@@ -416,6 +435,6 @@ func TestFirewalledPeersUseRelay(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^done: .*, via relay ` + regexp.QuoteMeta(relay)).MatchString(out) {
 		t.Fatalf("not via the relay:\n%s", out)
 	}
-	relayOnly, _ := timed("--no-direct")
-	t.Logf("firewalled: %v with direct tried, %v with --no-direct: the window cost %v", withDirect.Round(time.Millisecond), relayOnly.Round(time.Millisecond), (withDirect - relayOnly).Round(time.Millisecond))
+	relayOnly, _ = timed("--no-direct")
+	return withDirect, relayOnly
 }
