@@ -549,7 +549,7 @@ func cliTransfer(t *testing.T, ctx context.Context, bob, relayAddr string, n int
 	if err := os.Mkdir(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir, "BOB_RELAY=")
+	env := append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir, "BOB_RELAY=", "BOB_NO_DISCOVERY=1") // multicast nothing on the machine's network
 
 	start := time.Now()
 	sendOut := &console{start: start}
