@@ -11,8 +11,13 @@ import (
 // [DefaultConfig]; a negative count limit (or rate.Inf for PerIPRate) turns
 // that limit off.
 type Config struct {
-	// MaxConns caps the connections served at once, in every phase.
+	// MaxConns caps the connections served at once, in every phase. The
+	// relay lowers it to what MaxFDs allows.
 	MaxConns int
+	// MaxFDs is how many file descriptors the process may hold: 0 reads
+	// RLIMIT_NOFILE when the relay is created, a negative value leaves the
+	// connection cap to MaxConns alone.
+	MaxFDs int
 	// MaxWaiting caps the senders waiting for a receiver (open nameplates
 	// that are not yet paired).
 	MaxWaiting int

@@ -34,7 +34,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // Server is a bob relay. Create it with [New]; it holds no global state.
 type Server struct {
-	cfg     Config
+	cfg      Config
+	maxConns int // MaxConns, lowered to fit the descriptor budget; <= 0 is no cap
+	fdLimit  int // the descriptor limit maxConns was derived from, or 0
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	m       *metrics
@@ -98,6 +100,13 @@ func New(cfg Config) *Server {
 		conns: make(map[*conn]struct{}),
 		ips:   make(map[netip.Addr]*ipState),
 	}
+	s.maxConns, s.fdLimit = cfg.MaxConns, cfg.MaxFDs
+	if s.fdLimit == 0 {
+		s.fdLimit = int(min(fdLimit(), 1<<30))
+	}
+	if s.fdLimit > 0 {
+		s.maxConns = connCap(cfg.MaxConns, s.fdLimit, max(openFDs(), 0))
+	}
 	s.plates.init()
 	if cfg.Password != "" {
 		s.passSum = sha256.Sum256([]byte(cfg.Password))
@@ -116,7 +125,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() }) //nolint:errcheck // Accept reports it
 	defer stop()
-	s.log.Info("relay listening", "addr", ln.Addr().String())
+	s.log.Info("relay listening", "addr", ln.Addr().String(), "max_conns", s.maxConns, "fd_limit", s.fdLimit)
+	if s.maxConns < s.cfg.MaxConns || (s.cfg.MaxConns <= 0 && s.maxConns > 0) {
+		s.log.Warn("the open-file limit lowers the connection cap: raise it (LimitNOFILE, ulimit -n) to serve more",
+			"max_conns", s.maxConns, "configured", s.cfg.MaxConns, "fd_limit", s.fdLimit, "fds_per_conn", fdsPerConn)
+	}
 	err := s.acceptLoop(ctx, ln)
 	ln.Close() //nolint:errcheck // already closed when ctx ended
 	s.shutdown()
@@ -179,7 +192,7 @@ func (s *Server) admit(nc net.Conn) {
 
 // admitLocked applies the connection limits, and on success counts c.
 func (s *Server) admitLocked(c *conn, now time.Time) (reason string, code rendezvous.Code) {
-	if s.cfg.MaxConns > 0 && s.active >= s.cfg.MaxConns {
+	if s.maxConns > 0 && s.active >= s.maxConns {
 		return reasonFull, rendezvous.CodeRelayFull
 	}
 	if now.Sub(s.lastSweep) > time.Minute {
@@ -205,6 +218,27 @@ func (s *Server) admitLocked(c *conn, now time.Time) (reason string, code rendez
 	c.counted = true
 	return "", 0
 }
+
+// fdReserve is what the descriptor budget keeps for everything but the
+// relayed connections: listeners, the metrics server's clients, logs.
+const fdReserve = 64
+
+// connCap is the connection cap that fits in limit descriptors with inUse
+// already open: every accepted connection may come to cost fdsPerConn once
+// paired, and refused ones being answered cost one each. Without it the
+// relay failed accept with EMFILE instead of replying "relay full".
+func connCap(maxConns, limit, inUse int) int {
+	budget := limit - inUse - maxRejecting - fdReserve
+	c := max(budget/fdsPerConn, 1)
+	if maxConns > 0 && maxConns < c {
+		return maxConns
+	}
+	return c
+}
+
+// MaxConns returns the connection cap in force: Config.MaxConns, lowered
+// to what the descriptor limit allows (0 or less: no cap).
+func (s *Server) MaxConns() int { return s.maxConns }
 
 func (s *Server) rateLimited() bool {
 	return s.cfg.PerIPRate > 0 && s.cfg.PerIPRate != rate.Inf && s.cfg.PerIPBurst > 0

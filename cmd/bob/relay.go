@@ -143,6 +143,11 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	}
 	cfg.LogLevel = level
 	log := cfg.Logger
+	// Every connection costs descriptors; the relay derives its connection
+	// cap from this limit, so take all the system allows.
+	if _, err := relay.RaiseFDLimit(0); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.listen)

@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/bob-p2p/bob/relay"
 )
 
 // ModulesDir is where the image keeps the kernel modules it loads at boot.
@@ -56,6 +59,14 @@ func Boot(ctx context.Context, log *slog.Logger) (Config, error) {
 	// PID 1 instead of rebooting at once, so the relay can stop cleanly.
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
 		log.Warn("cannot route Ctrl-Alt-Del to the relay", "err", err)
+	}
+	// The kernel starts PID 1 with 4,096 open files at most, fewer than
+	// the relay's default connection cap needs; as root it may take the
+	// system's ceiling.
+	if n, err := relay.RaiseFDLimit(nrOpen()); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	} else {
+		log.Info("open-file limit", "nofile", n)
 	}
 	mods, err := LoadModules(ModulesDir)
 	if err != nil {
@@ -227,6 +238,21 @@ func prefixIPNet(p netip.Prefix) *net.IPNet {
 		bits = 128
 	}
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+// nrOpen is the most open files the kernel lets a process have
+// (fs.nr_open), or its default when that cannot be read.
+func nrOpen() uint64 {
+	const def = 1 << 20
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return def
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n == 0 {
+		return def
+	}
+	return n
 }
 
 // uptime is the time since the kernel started, as /proc/uptime tells it.
