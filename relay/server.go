@@ -37,12 +37,12 @@ type Server struct {
 	cfg      Config
 	maxConns int // MaxConns, lowered to fit the descriptor budget; <= 0 is no cap
 	fdLimit  int // the descriptor limit maxConns was derived from, or 0
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	m       *metrics
-	passSum [32]byte
-	serving atomic.Bool
-	wg      sync.WaitGroup // every goroutine serving a connection
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	m        *metrics
+	passSum  [32]byte
+	serving  atomic.Bool
+	wg       sync.WaitGroup // every goroutine serving a connection
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{} // every open connection
