@@ -128,21 +128,6 @@ func TestLowestFreeNameplates(t *testing.T) {
 	}
 }
 
-func TestNameplateReusedAfterPairEnds(t *testing.T) {
-	addr, srv := relaytest.StartConfig(t, testConfig())
-	s, r := pairUp(t, addr)
-	// While the pair runs, nameplate 1 is in use.
-	if _, got := open(t, addr, ""); got != "2" {
-		t.Fatalf("during the pair, got nameplate %s, want 2", got)
-	}
-	s.Close()
-	r.Close()
-	waitMetric(t, srv, 0, "bob_relay_pairs")
-	if _, got := open(t, addr, ""); got != "1" {
-		t.Fatalf("after the pair ended, got nameplate %s, want 1", got)
-	}
-}
-
 func TestErrorReplies(t *testing.T) {
 	addr, srv := relaytest.StartConfig(t, testConfig())
 
@@ -530,4 +515,33 @@ func TestIPv6(t *testing.T) {
 	}
 	r.Close()
 	s.Close()
+}
+
+// TestPairedNameplateStaysVoid: after a pair on a nameplate ends (say the
+// receiver's guess failed and it hung up), nobody can reopen the nameplate
+// as a fake sender for the real receiver, and no new sender is given it.
+func TestPairedNameplateStaysVoid(t *testing.T) {
+	addr, srv := relaytest.StartConfig(t, testConfig())
+	s, np := open(t, addr, "1")
+	r := dial(t, addr)
+	if err := rendezvous.Claim(ctxT(t), r, np, ""); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if err := rendezvous.WaitPaired(ctxT(t), s); err != nil {
+		t.Fatalf("WaitPaired: %v", err)
+	}
+	s.Close()
+	r.Close()
+	waitMetric(t, srv, 0, "bob_relay_pairs")
+
+	_, err := rendezvous.Open(ctxT(t), dial(t, addr), np, "")
+	if !errors.Is(err, rendezvous.ErrNameplateTaken) {
+		t.Fatalf("reopening paired nameplate %s: %v, want ErrNameplateTaken", np, err)
+	}
+	if err := rendezvous.Claim(ctxT(t), dial(t, addr), np, ""); !errors.Is(err, rendezvous.ErrUnknownNameplate) {
+		t.Errorf("claiming paired nameplate %s again: %v, want ErrUnknownNameplate", np, err)
+	}
+	if _, got := open(t, addr, ""); got == np {
+		t.Errorf("a new sender was given the voided nameplate %s", np)
+	}
 }

@@ -254,6 +254,7 @@ func (s *Server) dropIdleIPLocked(key netip.Addr, st *ipState, now time.Time) {
 
 func (s *Server) sweepLocked(now time.Time) {
 	s.lastSweep = now
+	s.plates.sweep(now)
 	for key, st := range s.ips {
 		s.dropIdleIPLocked(key, st, now)
 	}
@@ -376,8 +377,8 @@ func (s *Server) serveSender(c *conn, want string) {
 	case s.cfg.MaxWaiting > 0 && s.waiting >= s.cfg.MaxWaiting:
 		code, reason = rendezvous.CodeRelayFull, reasonWaitingFull
 	case want == "":
-		nameplate = s.plates.lowestFree()
-	case s.plates.taken(want):
+		nameplate = s.plates.lowestFree(time.Now())
+	case s.plates.taken(want, time.Now()):
 		code, reason = rendezvous.CodeNameplateTaken, reasonNameplateTaken
 	}
 	if code == 0 {
@@ -482,7 +483,8 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 }
 
 // pair tells both sides they are paired, forwards between them until both
-// are done, then frees the nameplate.
+// are done, then voids the nameplate for the wait timeout: whatever the
+// peers did with their one guess, nobody can reopen it for a late receiver.
 func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	s.m.pairings.Inc()
 	s.m.pairs.Inc()
@@ -507,7 +509,7 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	a.close()
 	b.close()
 	s.mu.Lock()
-	s.plates.free(nameplate)
+	s.plates.void(nameplate, time.Now().Add(s.cfg.WaitTimeout))
 	s.mu.Unlock()
 	s.m.pairs.Dec()
 	log.Debug("pair ended", "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
