@@ -18,6 +18,9 @@ const (
 	reasonFull             = "full"
 	reasonPerIP            = "per_ip"
 	reasonRate             = "rate"
+	reasonPer56            = "per_56"
+	reasonPer48            = "per_48"
+	reasonWaitingRate      = "waiting_rate"
 	reasonWaitingFull      = "waiting_full"
 	reasonBadHello         = "bad_hello"
 	reasonVersion          = "version"
@@ -63,7 +66,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bob_relay_timeouts_total", Help: "Connections dropped for a timeout, by phase."}, []string{"phase"}),
 	}
-	for _, r := range []string{reasonFull, reasonPerIP, reasonRate, reasonWaitingFull, reasonBadHello,
+	for _, r := range []string{reasonFull, reasonPerIP, reasonRate, reasonPer56, reasonPer48,
+		reasonWaitingFull, reasonWaitingRate, reasonBadHello,
 		reasonVersion, reasonBadPassword, reasonUnknownNameplate, reasonNameplateTaken,
 		reasonAlreadyClaimed, reasonShuttingDown} {
 		m.rejected.WithLabelValues(r)

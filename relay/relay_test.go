@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/bob-p2p/bob/relay"
 	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
@@ -543,5 +545,26 @@ func TestPairedNameplateStaysVoid(t *testing.T) {
 	}
 	if _, got := open(t, addr, ""); got == np {
 		t.Errorf("a new sender was given the voided nameplate %s", np)
+	}
+}
+
+// TestWaitingRate: new waiting senders are limited relay-wide, whatever
+// their addresses, while receivers still get through.
+func TestWaitingRate(t *testing.T) {
+	cfg := testConfig()
+	cfg.WaitingRate = rate.Every(time.Hour)
+	cfg.WaitingBurst = 2
+	addr, srv := relaytest.StartConfig(t, cfg)
+	open(t, addr, "")
+	open(t, addr, "")
+	_, err := rendezvous.Open(ctxT(t), dial(t, addr), "", "")
+	if !errors.Is(err, rendezvous.ErrRateLimited) {
+		t.Fatalf("third waiting sender: %v, want ErrRateLimited", err)
+	}
+	if got := metric(t, srv, "bob_relay_rejected_total", "reason=waiting_rate"); got != 1 {
+		t.Errorf("waiting_rate rejections = %v, want 1", got)
+	}
+	if err := rendezvous.Claim(ctxT(t), dial(t, addr), "1", ""); err != nil {
+		t.Errorf("a receiver while senders are rate limited: %v", err)
 	}
 }

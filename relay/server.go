@@ -49,15 +49,10 @@ type Server struct {
 	active    int                // accepted connections (refused ones excluded)
 	rejecting int                // refused connections being answered
 	waiting   int                // senders waiting for a receiver
-	ips       map[netip.Addr]*ipState
-	lastSweep time.Time
+	addrs     *addrLimits
+	waitRate  *rate.Limiter // new waiting senders, relay-wide; nil: no limit
 	plates    plates
 	closing   bool
-}
-
-type ipState struct {
-	conns int
-	lim   *rate.Limiter // nil when the rate is not limited
 }
 
 type phase uint8
@@ -73,8 +68,8 @@ const (
 type conn struct {
 	raw     net.Conn
 	s       *Server
-	key     netip.Addr // its per-IP bucket
-	counted bool       // counted in active and its per-IP bucket
+	ip      netip.Addr // where it comes from
+	counted bool       // counted in active and in s.addrs
 	phase   phase      // guarded by s.mu
 	once    sync.Once
 }
@@ -98,7 +93,10 @@ func New(cfg Config) *Server {
 		reg:   reg,
 		m:     newMetrics(reg),
 		conns: make(map[*conn]struct{}),
-		ips:   make(map[netip.Addr]*ipState),
+		addrs: newAddrLimits(cfg),
+	}
+	if cfg.WaitingRate > 0 && cfg.WaitingRate != rate.Inf && cfg.WaitingBurst > 0 {
+		s.waitRate = rate.NewLimiter(cfg.WaitingRate, cfg.WaitingBurst)
 	}
 	s.maxConns, s.fdLimit = cfg.MaxConns, cfg.MaxFDs
 	if s.fdLimit == 0 {
@@ -165,7 +163,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 
 // admit decides whether to serve nc and starts the goroutine that does.
 func (s *Server) admit(nc net.Conn) {
-	c := &conn{raw: nc, s: s, key: ipKey(nc.RemoteAddr())}
+	c := &conn{raw: nc, s: s, ip: remoteIP(nc.RemoteAddr())}
 	now := time.Now()
 	s.mu.Lock()
 	reason, code := s.admitLocked(c, now)
@@ -195,25 +193,9 @@ func (s *Server) admitLocked(c *conn, now time.Time) (reason string, code rendez
 	if s.maxConns > 0 && s.active >= s.maxConns {
 		return reasonFull, rendezvous.CodeRelayFull
 	}
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweepLocked(now)
+	if reason := s.addrs.admit(c.ip, now); reason != "" {
+		return reason, rendezvous.CodeRateLimited
 	}
-	st := s.ips[c.key]
-	if st == nil {
-		st = &ipState{}
-		if s.rateLimited() {
-			st.lim = rate.NewLimiter(s.cfg.PerIPRate, s.cfg.PerIPBurst)
-		}
-		s.ips[c.key] = st
-	}
-	if s.cfg.MaxConnsPerIP > 0 && st.conns >= s.cfg.MaxConnsPerIP {
-		return reasonPerIP, rendezvous.CodeRateLimited
-	}
-	if st.lim != nil && !st.lim.AllowN(now, 1) {
-		s.dropIdleIPLocked(c.key, st, now)
-		return reasonRate, rendezvous.CodeRateLimited
-	}
-	st.conns++
 	s.active++
 	c.counted = true
 	return "", 0
@@ -240,59 +222,19 @@ func connCap(maxConns, limit, inUse int) int {
 // to what the descriptor limit allows (0 or less: no cap).
 func (s *Server) MaxConns() int { return s.maxConns }
 
-func (s *Server) rateLimited() bool {
-	return s.cfg.PerIPRate > 0 && s.cfg.PerIPRate != rate.Inf && s.cfg.PerIPBurst > 0
-}
-
-// dropIdleIPLocked forgets an address with no connections whose rate
-// limiter has refilled: remembering it would change nothing.
-func (s *Server) dropIdleIPLocked(key netip.Addr, st *ipState, now time.Time) {
-	if st.conns == 0 && (st.lim == nil || st.lim.TokensAt(now) >= float64(s.cfg.PerIPBurst)) {
-		delete(s.ips, key)
-	}
-}
-
-func (s *Server) sweepLocked(now time.Time) {
-	s.lastSweep = now
-	s.plates.sweep(now)
-	for key, st := range s.ips {
-		s.dropIdleIPLocked(key, st, now)
-	}
-}
-
 // forget removes a closed connection from the books.
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	if c.counted {
 		s.active--
-		if st := s.ips[c.key]; st != nil {
-			st.conns--
-			s.dropIdleIPLocked(c.key, st, time.Now())
-		}
+		s.addrs.release(c.ip, time.Now())
 	}
 	if c.phase == inReject {
 		s.rejecting--
 	}
 	s.mu.Unlock()
 	s.m.connections.Dec()
-}
-
-// ipKey is the per-IP bucket of addr: the IPv4 address, or the IPv6 /64,
-// since one host commonly holds a whole /64.
-func ipKey(addr net.Addr) netip.Addr {
-	var ip netip.Addr
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		ip = ta.AddrPort().Addr().Unmap()
-	} else if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
-		ip = ap.Addr().Unmap()
-	}
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip
 }
 
 // reject answers a refused client once its hello is in, and closes it.
@@ -376,6 +318,10 @@ func (s *Server) serveSender(c *conn, want string) {
 		code, reason = rendezvous.CodeShuttingDown, reasonShuttingDown
 	case s.cfg.MaxWaiting > 0 && s.waiting >= s.cfg.MaxWaiting:
 		code, reason = rendezvous.CodeRelayFull, reasonWaitingFull
+	case s.waitRate != nil && !s.waitRate.Allow():
+		// Waiting senders are what fills a relay; from many addresses at
+		// once, only a relay-wide rate slows that down.
+		code, reason = rendezvous.CodeRateLimited, reasonWaitingRate
 	case want == "":
 		nameplate = s.plates.lowestFree(time.Now())
 	case s.plates.taken(want, time.Now()):

@@ -24,7 +24,10 @@ type relayFlags struct {
 	password             string
 	maxConns, maxWaiting int
 	maxConnsPerIP, burst int
+	maxPer56, maxPer48   int
 	rate                 float64
+	waitingRate          float64
+	waitingBurst         int
 	helloTimeout         time.Duration
 	waitTimeout          time.Duration
 	idleTimeout          time.Duration
@@ -70,6 +73,10 @@ toggles debug logging, as does PUT /loglevel on the metrics address.`,
 	fl.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "most connections from one IPv4 address or IPv6 /64 at once")
 	fl.Float64Var(&f.rate, "rate", float64(d.PerIPRate), "new connections per second allowed from one address, on average")
 	fl.IntVar(&f.burst, "burst", d.PerIPBurst, "new connections allowed from one address in a burst")
+	fl.IntVar(&f.maxPer56, "max-conns-per-56", d.MaxConnsPer56, "most connections from one IPv6 /56 at once")
+	fl.IntVar(&f.maxPer48, "max-conns-per-48", d.MaxConnsPer48, "most connections from one IPv6 /48 at once")
+	fl.Float64Var(&f.waitingRate, "waiting-rate", float64(d.WaitingRate), "new waiting senders per second allowed relay-wide, on average")
+	fl.IntVar(&f.waitingBurst, "waiting-burst", d.WaitingBurst, "new waiting senders allowed relay-wide in a burst")
 	fl.DurationVar(&f.helloTimeout, "hello-timeout", d.HelloTimeout, "time a client has to say what it wants")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", d.WaitTimeout, "time a sender may wait for its receiver")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", d.IdleTimeout, "time a pair may go without sending a byte")
@@ -84,6 +91,10 @@ func (f relayFlags) config() (relay.Config, error) {
 		MaxConnsPerIP: offIfZero(f.maxConnsPerIP),
 		PerIPRate:     rate.Limit(f.rate),
 		PerIPBurst:    f.burst,
+		MaxConnsPer56: offIfZero(f.maxPer56),
+		MaxConnsPer48: offIfZero(f.maxPer48),
+		WaitingRate:   rate.Limit(f.waitingRate),
+		WaitingBurst:  offIfZero(f.waitingBurst),
 		HelloTimeout:  f.helloTimeout,
 		WaitTimeout:   f.waitTimeout,
 		IdleTimeout:   f.idleTimeout,
@@ -93,16 +104,20 @@ func (f relayFlags) config() (relay.Config, error) {
 	if f.rate == 0 || f.burst == 0 {
 		cfg.PerIPRate = rate.Inf
 	}
+	if f.waitingRate == 0 {
+		cfg.WaitingRate = rate.Inf
+	}
 	for _, c := range []struct {
 		name string
 		n    int
-	}{{"--max-conns", f.maxConns}, {"--max-waiting", f.maxWaiting}, {"--max-conns-per-ip", f.maxConnsPerIP}, {"--burst", f.burst}} {
+	}{{"--max-conns", f.maxConns}, {"--max-waiting", f.maxWaiting}, {"--max-conns-per-ip", f.maxConnsPerIP}, {"--burst", f.burst},
+		{"--max-conns-per-56", f.maxPer56}, {"--max-conns-per-48", f.maxPer48}, {"--waiting-burst", f.waitingBurst}} {
 		if c.n < 0 {
 			return cfg, usageError{fmt.Errorf("%s must not be negative", c.name)}
 		}
 	}
-	if f.rate < 0 {
-		return cfg, usageError{errors.New("--rate must not be negative")}
+	if f.rate < 0 || f.waitingRate < 0 {
+		return cfg, usageError{errors.New("--rate and --waiting-rate must not be negative")}
 	}
 	for _, d := range []struct {
 		name string
