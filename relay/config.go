@@ -2,6 +2,7 @@ package relay
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -48,6 +49,13 @@ type Config struct {
 
 	// Password, if set, makes the relay private: hellos must carry it.
 	Password string
+
+	// AdminToken, if set, is the bearer token a client must send to change
+	// the log level; if empty only loopback clients may change it.
+	AdminToken string
+	// MetricsFrom, if set, are the networks MetricsHandler serves; others
+	// get 403.
+	MetricsFrom []netip.Prefix
 
 	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger

@@ -1,10 +1,14 @@
 package relay
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,18 +91,64 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // MetricsHandler serves /metrics, and /loglevel: GET shows the log level,
 // PUT or POST with a level name (debug, info, warn, error) in the body
-// changes it while the relay runs.
+// changes it while the relay runs. A change needs Config.AdminToken as a
+// bearer token, or, without a token configured, a client on loopback.
+// With Config.MetricsFrom set, clients outside it get 403 on every path.
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/loglevel", s.serveLogLevel)
-	return mux
+	if len(s.cfg.MetricsFrom) == 0 {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := requestIP(r)
+		for _, p := range s.cfg.MetricsFrom {
+			if p.Contains(ip) {
+				mux.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.Error(w, "metrics are not served to this address", http.StatusForbidden)
+	})
+}
+
+// requestIP is the address r came from, IPv4-mapped ones as IPv4.
+func requestIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
+
+// mayChangeLevel reports whether r may change the log level, or why not.
+// Anyone who can reach the metrics address could otherwise turn on debug
+// logs, which name every client's address and nameplate.
+func (s *Server) mayChangeLevel(r *http.Request) (ok bool, why string) {
+	if s.cfg.AdminToken == "" {
+		if requestIP(r).IsLoopback() {
+			return true, ""
+		}
+		return false, "changing the log level is allowed only from loopback; set an admin token to allow it from elsewhere"
+	}
+	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	gotSum, wantSum := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.AdminToken))
+	if subtle.ConstantTimeCompare(gotSum[:], wantSum[:]) == 1 {
+		return true, ""
+	}
+	return false, "changing the log level needs the admin token: Authorization: Bearer TOKEN"
 }
 
 func (s *Server) serveLogLevel(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPut, http.MethodPost:
+		if ok, why := s.mayChangeLevel(r); !ok {
+			http.Error(w, why, http.StatusForbidden)
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, 64))
 		if err != nil {
 			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)

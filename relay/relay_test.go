@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -456,7 +457,7 @@ func TestMetricsHandler(t *testing.T) {
 	}
 
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug\n")))
+	h.ServeHTTP(rec, fromLoopback(httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug\n"))))
 	if rec.Code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
 		t.Fatalf("PUT /loglevel debug: %d %q, level %v", rec.Code, rec.Body, cfg.LogLevel.Level())
 	}
@@ -466,7 +467,7 @@ func TestMetricsHandler(t *testing.T) {
 		t.Fatalf("GET /loglevel = %q, want DEBUG", rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("loud")))
+	h.ServeHTTP(rec, fromLoopback(httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("loud"))))
 	if rec.Code != http.StatusBadRequest || cfg.LogLevel.Level() != slog.LevelDebug {
 		t.Fatalf("PUT /loglevel loud: %d, level %v; want 400 and no change", rec.Code, cfg.LogLevel.Level())
 	}
@@ -566,5 +567,75 @@ func TestWaitingRate(t *testing.T) {
 	}
 	if err := rendezvous.Claim(ctxT(t), dial(t, addr), "1", ""); err != nil {
 		t.Errorf("a receiver while senders are rate limited: %v", err)
+	}
+}
+
+func fromLoopback(r *http.Request) *http.Request {
+	r.RemoteAddr = "[::1]:40000"
+	return r
+}
+
+// TestLogLevelNeedsLoopbackOrToken: a client elsewhere on the network
+// cannot turn debug logs (which name clients and nameplates) on, unless
+// it has the admin token.
+func TestLogLevelNeedsLoopbackOrToken(t *testing.T) {
+	put := func(h http.Handler, remote, token string) int {
+		r := httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug"))
+		r.RemoteAddr = remote
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	t.Run("no token", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.LogLevel = new(slog.LevelVar)
+		h := relay.New(cfg).MetricsHandler()
+		if code := put(h, "203.0.113.9:5000", ""); code != http.StatusForbidden || cfg.LogLevel.Level() != slog.LevelInfo {
+			t.Errorf("PUT from afar: %d, level %v; want 403 and no change", code, cfg.LogLevel.Level())
+		}
+		if code := put(h, "127.0.0.1:5000", ""); code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
+			t.Errorf("PUT from loopback: %d, level %v; want 200 and debug", code, cfg.LogLevel.Level())
+		}
+	})
+	t.Run("token", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.LogLevel = new(slog.LevelVar)
+		cfg.AdminToken = "s3cret-token"
+		h := relay.New(cfg).MetricsHandler()
+		for _, c := range []struct{ remote, token string }{
+			{"127.0.0.1:5000", ""}, {"203.0.113.9:5000", "wrong"}, {"203.0.113.9:5000", "s3cret-tokenX"},
+		} {
+			if code := put(h, c.remote, c.token); code != http.StatusForbidden || cfg.LogLevel.Level() != slog.LevelInfo {
+				t.Errorf("PUT from %s with token %q: %d, level %v; want 403 and no change", c.remote, c.token, code, cfg.LogLevel.Level())
+			}
+		}
+		if code := put(h, "203.0.113.9:5000", "s3cret-token"); code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
+			t.Errorf("PUT with the token: %d, level %v; want 200 and debug", code, cfg.LogLevel.Level())
+		}
+	})
+}
+
+// TestMetricsFrom: with MetricsFrom set, only those networks are served.
+func TestMetricsFrom(t *testing.T) {
+	cfg := testConfig()
+	cfg.MetricsFrom = []netip.Prefix{netip.MustParsePrefix("10.0.2.2/32"), netip.MustParsePrefix("127.0.0.0/8")}
+	h := relay.New(cfg).MetricsHandler()
+	for remote, want := range map[string]int{
+		"10.0.2.2:4000": http.StatusOK, "127.0.0.1:4000": http.StatusOK,
+		"[::ffff:10.0.2.2]:4000": http.StatusOK, "10.0.2.3:4000": http.StatusForbidden,
+		"[2001:db8::1]:4000": http.StatusForbidden,
+	} {
+		for _, path := range []string{"/metrics", "/loglevel"} {
+			r := httptest.NewRequest(http.MethodGet, path, nil)
+			r.RemoteAddr = remote
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != want {
+				t.Errorf("GET %s from %s: %d, want %d", path, remote, rec.Code, want)
+			}
+		}
 	}
 }

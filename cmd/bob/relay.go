@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +25,9 @@ type relayFlags struct {
 	listen, metrics      string
 	logLevel, logFormat  string
 	password             string
+	adminToken           string // from $BOB_RELAY_ADMIN_TOKEN
+	adminTokenFile       string
+	metricsFrom          []string
 	maxConns, maxWaiting int
 	maxConnsPerIP, burst int
 	maxPer56, maxPer48   int
@@ -48,7 +54,9 @@ that it cannot read. A limit set to 0 is turned off.
 
 The password may also be given in $BOB_RELAY_PASSWORD, which keeps it out of
 the process list. SIGINT or SIGTERM shuts the relay down gracefully; SIGUSR1
-toggles debug logging, as does PUT /loglevel on the metrics address.`,
+toggles debug logging, as does PUT /loglevel on the metrics address: from
+loopback, or from anywhere with the admin token ($BOB_RELAY_ADMIN_TOKEN or
+--admin-token-file) as "Authorization: Bearer TOKEN".`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("bob relay takes no arguments, got %q", args[0])}
@@ -59,12 +67,15 @@ toggles debug logging, as does PUT /loglevel on the metrics address.`,
 			if !cmd.Flags().Changed("password") {
 				f.password = e.getenv("BOB_RELAY_PASSWORD")
 			}
+			f.adminToken = e.getenv("BOB_RELAY_ADMIN_TOKEN")
 			return runRelay(cmd.Context(), e, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(rendezvous.DefaultPort), "address to listen on (IPv4 and IPv6 unless a host is given)")
 	fl.StringVar(&f.metrics, "metrics", "", "address to serve Prometheus /metrics and /loglevel on (off if empty)")
+	fl.StringSliceVar(&f.metricsFrom, "metrics-from", nil, "serve metrics only to these networks (CIDR, comma-separated; default anyone who reaches --metrics)")
+	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the token that allows changing /loglevel from elsewhere than loopback (or $BOB_RELAY_ADMIN_TOKEN)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.password, "password", "", "serve only clients that know this password (or $BOB_RELAY_PASSWORD)")
@@ -119,6 +130,17 @@ func (f relayFlags) config() (relay.Config, error) {
 	if f.rate < 0 || f.waitingRate < 0 {
 		return cfg, usageError{errors.New("--rate and --waiting-rate must not be negative")}
 	}
+	for _, m := range f.metricsFrom {
+		p, err := netip.ParsePrefix(m)
+		if err != nil {
+			ip, aerr := netip.ParseAddr(m)
+			if aerr != nil {
+				return cfg, usageError{fmt.Errorf("--metrics-from %q: want a network such as 10.0.2.2/32 or an address", m)}
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		cfg.MetricsFrom = append(cfg.MetricsFrom, p.Masked())
+	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration
@@ -143,6 +165,17 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.adminTokenFile != "" {
+		b, err := os.ReadFile(f.adminTokenFile)
+		if err != nil {
+			return fmt.Errorf("reading the admin token: %w", err)
+		}
+		f.adminToken = strings.TrimSpace(string(b))
+		if f.adminToken == "" {
+			return usageError{fmt.Errorf("--admin-token-file %s is empty", f.adminTokenFile)}
+		}
+	}
+	cfg.AdminToken = f.adminToken
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)}
