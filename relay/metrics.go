@@ -35,6 +35,16 @@ const (
 	reasonShuttingDown     = "shutting_down"
 )
 
+// How much an ended pair forwarded, as the kind label of
+// bob_relay_pairs_ended_total. The relay cannot read the stream; peers that
+// go direct close their relay connection after a few kB of handshake, so
+// a pair under introducedMax bytes in all is one the relay only introduced.
+const (
+	kindIntroduced = "introduced"
+	kindRelayed    = "relayed"
+	introducedMax  = 64 << 10
+)
+
 // Phases in which a connection can time out, as the phase label of
 // bob_relay_timeouts_total.
 const (
@@ -49,6 +59,7 @@ type metrics struct {
 	pairs       prometheus.Gauge
 	bytes       prometheus.Counter
 	pairings    prometheus.Counter
+	pairsEnded  *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	timeouts    *prometheus.CounterVec
 }
@@ -65,6 +76,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "bob_relay_bytes_total", Help: "Bytes forwarded, both directions."}),
 		pairings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bob_relay_pairings_total", Help: "Senders and receivers paired."}),
+		pairsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bob_relay_pairs_ended_total",
+			Help: "Pairs ended, by what they forwarded in all: introduced (under 64 KiB: the peers only met here) or relayed."},
+			[]string{"kind"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bob_relay_rejected_total", Help: "Connections refused, by reason."}, []string{"reason"}),
 		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -76,10 +91,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		reasonAlreadyClaimed, reasonShuttingDown} {
 		m.rejected.WithLabelValues(r)
 	}
+	m.pairsEnded.WithLabelValues(kindIntroduced)
+	m.pairsEnded.WithLabelValues(kindRelayed)
 	for _, p := range []string{phaseHello, phaseWaiting, phaseIdle} {
 		m.timeouts.WithLabelValues(p)
 	}
-	reg.MustRegister(m.connections, m.waiting, m.pairs, m.bytes, m.pairings, m.rejected, m.timeouts,
+	reg.MustRegister(m.connections, m.waiting, m.pairs, m.bytes, m.pairings, m.pairsEnded, m.rejected, m.timeouts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -639,3 +639,43 @@ func TestMetricsFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestPairsEndedByKind: a pair that forwards a handshake's worth and hangs
+// up, as peers that go direct do, counts as introduced; one that moves a
+// file counts as relayed.
+func TestPairsEndedByKind(t *testing.T) {
+	addr, srv := relaytest.StartConfig(t, testConfig())
+	run := func(n int) {
+		t.Helper()
+		s, r := pairUp(t, addr)
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.CopyN(io.Discard, r, int64(n))
+			done <- err
+		}()
+		if _, err := s.Write(make([]byte, n)); err != nil {
+			t.Fatalf("sending %d bytes: %v", n, err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("receiving %d bytes: %v", n, err)
+		}
+		s.Close()
+		r.Close()
+		waitMetric(t, srv, 0, "bob_relay_pairs")
+	}
+	run(4 << 10)
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=introduced"); got != 1 {
+		t.Errorf("introduced pairs after a 4 KiB pair = %v, want 1", got)
+	}
+	run(64 << 10)
+	run(1 << 20)
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=relayed"); got != 2 {
+		t.Errorf("relayed pairs after 64 KiB and 1 MiB pairs = %v, want 2", got)
+	}
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=introduced"); got != 1 {
+		t.Errorf("introduced pairs = %v, want still 1", got)
+	}
+	if got, want := metric(t, srv, "bob_relay_bytes_total"), float64(4<<10+64<<10+1<<20); got != want {
+		t.Errorf("bob_relay_bytes_total = %v, want %v", got, want)
+	}
+}

@@ -457,8 +457,15 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	s.mu.Lock()
 	s.plates.void(nameplate, time.Now().Add(s.cfg.WaitTimeout))
 	s.mu.Unlock()
+	kind := kindRelayed
+	if sent+received < introducedMax {
+		kind = kindIntroduced
+	}
+	// Counted before the pair leaves the gauge, so a reader who sees the
+	// gauge drop sees the pair counted.
+	s.m.pairsEnded.WithLabelValues(kind).Inc()
 	s.m.pairs.Dec()
-	log.Debug("pair ended", "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
+	log.Debug("pair ended", "kind", kind, "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // shutdown runs once the listener is closed: it drops every connection
