@@ -253,16 +253,7 @@ func TestLimits(t *testing.T) {
 	t.Run("max conns", func(t *testing.T) {
 		cfg := testConfig()
 		cfg.MaxConns = 2
-		addr, srv := relaytest.StartConfig(t, cfg)
-		open(t, addr, "")
-		open(t, addr, "")
-		_, err := rendezvous.Open(ctxT(t), dial(t, addr), "", "")
-		if !errors.Is(err, rendezvous.ErrRelayFull) {
-			t.Fatalf("connection over MaxConns: %v, want ErrRelayFull", err)
-		}
-		if got := metric(t, srv, "bob_relay_rejected_total", "reason=full"); got != 1 {
-			t.Errorf("full rejections = %v, want 1", got)
-		}
+		thirdSenderRefused(t, cfg, rendezvous.ErrRelayFull, "full")
 	})
 	t.Run("per-IP conns", func(t *testing.T) {
 		cfg := testConfig()
@@ -555,16 +546,7 @@ func TestWaitingRate(t *testing.T) {
 	cfg := testConfig()
 	cfg.WaitingRate = rate.Every(time.Hour)
 	cfg.WaitingBurst = 2
-	addr, srv := relaytest.StartConfig(t, cfg)
-	open(t, addr, "")
-	open(t, addr, "")
-	_, err := rendezvous.Open(ctxT(t), dial(t, addr), "", "")
-	if !errors.Is(err, rendezvous.ErrRateLimited) {
-		t.Fatalf("third waiting sender: %v, want ErrRateLimited", err)
-	}
-	if got := metric(t, srv, "bob_relay_rejected_total", "reason=waiting_rate"); got != 1 {
-		t.Errorf("waiting_rate rejections = %v, want 1", got)
-	}
+	addr := thirdSenderRefused(t, cfg, rendezvous.ErrRateLimited, "waiting_rate")
 	if err := rendezvous.Claim(ctxT(t), dial(t, addr), "1", ""); err != nil {
 		t.Errorf("a receiver while senders are rate limited: %v", err)
 	}
@@ -678,4 +660,21 @@ func TestPairsEndedByKind(t *testing.T) {
 	if got, want := metric(t, srv, "bob_relay_bytes_total"), float64(4<<10+64<<10+1<<20); got != want {
 		t.Errorf("bob_relay_bytes_total = %v, want %v", got, want)
 	}
+}
+
+// thirdSenderRefused opens two senders on a relay with cfg and checks that
+// a third is refused with want, counted under reason. It returns the
+// relay's address.
+func thirdSenderRefused(t *testing.T, cfg relay.Config, want error, reason string) string {
+	t.Helper()
+	addr, srv := relaytest.StartConfig(t, cfg)
+	open(t, addr, "")
+	open(t, addr, "")
+	if _, err := rendezvous.Open(ctxT(t), dial(t, addr), "", ""); !errors.Is(err, want) {
+		t.Fatalf("third sender: %v, want %v", err, want)
+	}
+	if got := metric(t, srv, "bob_relay_rejected_total", "reason="+reason); got != 1 {
+		t.Errorf("%s rejections = %v, want 1", reason, got)
+	}
+	return addr
 }
