@@ -2,17 +2,23 @@ package relay
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
 // Config holds a relay's limits. A zero field takes its value from
-// [DefaultConfig]; a negative count limit (or rate.Inf for PerIPRate) turns
-// that limit off.
+// [DefaultConfig]; a negative count limit (or rate.Inf for PerIPRate or
+// WaitingRate) turns that limit off.
 type Config struct {
-	// MaxConns caps the connections served at once, in every phase.
+	// MaxConns caps the connections served at once, in every phase. The
+	// relay lowers it to what MaxFDs allows.
 	MaxConns int
+	// MaxFDs is how many file descriptors the process may hold: 0 reads
+	// RLIMIT_NOFILE when the relay is created, a negative value leaves the
+	// connection cap to MaxConns alone.
+	MaxFDs int
 	// MaxWaiting caps the senders waiting for a receiver (open nameplates
 	// that are not yet paired).
 	MaxWaiting int
@@ -22,6 +28,14 @@ type Config struct {
 	// PerIPRate and PerIPBurst limit how fast one address may connect.
 	PerIPRate  rate.Limit
 	PerIPBurst int
+	// MaxConnsPer56 and MaxConnsPer48 cap the connections at once from one
+	// IPv6 /56 and one /48: a home or a site holds many /64s.
+	MaxConnsPer56 int
+	MaxConnsPer48 int
+	// WaitingRate and WaitingBurst limit how fast new senders may start
+	// waiting, relay-wide (rate.Inf or a negative burst: no limit).
+	WaitingRate  rate.Limit
+	WaitingBurst int
 
 	// HelloTimeout is how long a client has to send its hello.
 	HelloTimeout time.Duration
@@ -35,6 +49,13 @@ type Config struct {
 
 	// Password, if set, makes the relay private: hellos must carry it.
 	Password string
+
+	// AdminToken, if set, is the bearer token a client must send to change
+	// the log level; if empty only loopback clients may change it.
+	AdminToken string
+	// MetricsFrom, if set, are the networks MetricsHandler serves; others
+	// get 403.
+	MetricsFrom []netip.Prefix
 
 	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger
@@ -51,6 +72,10 @@ func DefaultConfig() Config {
 		MaxConnsPerIP: 64,
 		PerIPRate:     2,
 		PerIPBurst:    32,
+		MaxConnsPer56: 128,
+		MaxConnsPer48: 512,
+		WaitingRate:   50,
+		WaitingBurst:  500,
 		HelloTimeout:  10 * time.Second,
 		WaitTimeout:   15 * time.Minute,
 		IdleTimeout:   10 * time.Minute,
@@ -74,8 +99,14 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxWaiting, d.MaxWaiting)
 	setInt(&c.MaxConnsPerIP, d.MaxConnsPerIP)
 	setInt(&c.PerIPBurst, d.PerIPBurst)
+	setInt(&c.MaxConnsPer56, d.MaxConnsPer56)
+	setInt(&c.MaxConnsPer48, d.MaxConnsPer48)
+	setInt(&c.WaitingBurst, d.WaitingBurst)
 	if c.PerIPRate == 0 {
 		c.PerIPRate = d.PerIPRate
+	}
+	if c.WaitingRate == 0 {
+		c.WaitingRate = d.WaitingRate
 	}
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.WaitTimeout, d.WaitTimeout)

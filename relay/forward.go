@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -38,10 +39,45 @@ type pairState struct {
 	aborted atomic.Bool
 }
 
-// pipe copies src to dst. Between two *net.TCPConn, io.Copy reaches
-// TCPConn.ReadFrom, which splices on Linux: the bytes never enter user space.
-// It copies in chunks so the byte counter and the deadlines keep up.
+// fdsPerConn is what one paired connection costs in file descriptors: its
+// socket, and the two ends of the splice pipe of the direction it reads.
+const fdsPerConn = 3
+
+// chunkCopier moves up to chunkSize bytes from one connection to another
+// per call, and reports the end of its source.
+type chunkCopier interface {
+	copyChunk() (n int64, eof bool, err error)
+	close()
+}
+
+// bufCopier copies through a buffer in user space.
+type bufCopier struct {
+	src, dst net.Conn
+	buf      []byte
+}
+
+func newBufCopier(src, dst net.Conn) *bufCopier {
+	return &bufCopier{src: src, dst: dst, buf: make([]byte, 32<<10)}
+}
+
+func (c *bufCopier) copyChunk() (int64, bool, error) {
+	lr := io.LimitedReader{R: c.src, N: chunkSize}
+	// Hiding dst's ReadFrom keeps io.CopyBuffer off Go's pooled splice
+	// pipes, which stay open until a garbage collection.
+	n, err := io.CopyBuffer(struct{ io.Writer }{c.dst}, &lr, c.buf)
+	return n, err == nil && lr.N > 0, err
+}
+
+func (c *bufCopier) close() {}
+
+// pipe copies src to dst, in chunks so the byte counter and the deadlines
+// keep up. On Linux it splices through a pipe of its own, closed on return.
 func (s *Server) pipe(log *slog.Logger, p *pairState, src, dst *conn) (total int64) {
+	cp, err := newChunkCopier(src.raw, dst.raw)
+	if err != nil {
+		log.Debug("copying in user space", "err", err)
+	}
+	defer cp.close()
 	// The read deadline is a heartbeat: when it fires with nothing read the
 	// pair may be idle. A read timeout never loses data, since the splice
 	// pipe is empty while waiting to read. A write timeout may, so the write
@@ -53,15 +89,14 @@ func (s *Server) pipe(log *slog.Logger, p *pairState, src, dst *conn) (total int
 		src.raw.SetReadDeadline(now.Add(tick)) //nolint:errcheck // a failed deadline fails the copy
 		writeDeadline := now.Add(s.cfg.IdleTimeout)
 		dst.raw.SetWriteDeadline(writeDeadline) //nolint:errcheck // a failed deadline fails the copy
-		lr := io.LimitedReader{R: src.raw, N: chunkSize}
-		n, err := io.Copy(dst.raw, &lr)
+		n, eof, err := cp.copyChunk()
 		if n > 0 {
 			total += n
 			s.m.bytes.Add(float64(n))
 			p.last.Store(time.Now().UnixNano())
 		}
 		switch {
-		case err == nil && lr.N > 0: // src is at its end
+		case err == nil && eof:
 			if cw, ok := dst.raw.(interface{ CloseWrite() error }); ok {
 				if err := cw.CloseWrite(); err != nil {
 					log.Debug("passing on a half-close failed", "err", err)

@@ -226,8 +226,9 @@ func checkNoLeaks(t *testing.T, cfg relay.Config, clients []badClient, perKind i
 	return srv
 }
 
-// settle runs the collector so that pooled splice pipes, which close when
-// collected, do not count as leaked descriptors.
+// settle runs the collector so that nothing a collection would close counts
+// as leaked (the relay's splice pipes no longer need it: see
+// TestSplicePipesCloseWhenPairsEnd).
 func settle() {
 	runtime.GC()
 	runtime.GC()

@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/bob-p2p/bob/relay"
 	"github.com/bob-p2p/bob/relay/relaytest"
@@ -125,21 +128,6 @@ func TestLowestFreeNameplates(t *testing.T) {
 	}
 	if _, got := open(t, addr, ""); got != "7" {
 		t.Fatalf("got nameplate %s, want 7", got)
-	}
-}
-
-func TestNameplateReusedAfterPairEnds(t *testing.T) {
-	addr, srv := relaytest.StartConfig(t, testConfig())
-	s, r := pairUp(t, addr)
-	// While the pair runs, nameplate 1 is in use.
-	if _, got := open(t, addr, ""); got != "2" {
-		t.Fatalf("during the pair, got nameplate %s, want 2", got)
-	}
-	s.Close()
-	r.Close()
-	waitMetric(t, srv, 0, "bob_relay_pairs")
-	if _, got := open(t, addr, ""); got != "1" {
-		t.Fatalf("after the pair ended, got nameplate %s, want 1", got)
 	}
 }
 
@@ -265,16 +253,7 @@ func TestLimits(t *testing.T) {
 	t.Run("max conns", func(t *testing.T) {
 		cfg := testConfig()
 		cfg.MaxConns = 2
-		addr, srv := relaytest.StartConfig(t, cfg)
-		open(t, addr, "")
-		open(t, addr, "")
-		_, err := rendezvous.Open(ctxT(t), dial(t, addr), "", "")
-		if !errors.Is(err, rendezvous.ErrRelayFull) {
-			t.Fatalf("connection over MaxConns: %v, want ErrRelayFull", err)
-		}
-		if got := metric(t, srv, "bob_relay_rejected_total", "reason=full"); got != 1 {
-			t.Errorf("full rejections = %v, want 1", got)
-		}
+		thirdSenderRefused(t, cfg, rendezvous.ErrRelayFull, "full")
 	})
 	t.Run("per-IP conns", func(t *testing.T) {
 		cfg := testConfig()
@@ -469,7 +448,7 @@ func TestMetricsHandler(t *testing.T) {
 	}
 
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug\n")))
+	h.ServeHTTP(rec, fromLoopback(httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug\n"))))
 	if rec.Code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
 		t.Fatalf("PUT /loglevel debug: %d %q, level %v", rec.Code, rec.Body, cfg.LogLevel.Level())
 	}
@@ -479,7 +458,7 @@ func TestMetricsHandler(t *testing.T) {
 		t.Fatalf("GET /loglevel = %q, want DEBUG", rec.Body)
 	}
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("loud")))
+	h.ServeHTTP(rec, fromLoopback(httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("loud"))))
 	if rec.Code != http.StatusBadRequest || cfg.LogLevel.Level() != slog.LevelDebug {
 		t.Fatalf("PUT /loglevel loud: %d, level %v; want 400 and no change", rec.Code, cfg.LogLevel.Level())
 	}
@@ -530,4 +509,172 @@ func TestIPv6(t *testing.T) {
 	}
 	r.Close()
 	s.Close()
+}
+
+// TestPairedNameplateStaysVoid: after a pair on a nameplate ends (say the
+// receiver's guess failed and it hung up), nobody can reopen the nameplate
+// as a fake sender for the real receiver, and no new sender is given it.
+func TestPairedNameplateStaysVoid(t *testing.T) {
+	addr, srv := relaytest.StartConfig(t, testConfig())
+	s, np := open(t, addr, "1")
+	r := dial(t, addr)
+	if err := rendezvous.Claim(ctxT(t), r, np, ""); err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if err := rendezvous.WaitPaired(ctxT(t), s); err != nil {
+		t.Fatalf("WaitPaired: %v", err)
+	}
+	s.Close()
+	r.Close()
+	waitMetric(t, srv, 0, "bob_relay_pairs")
+
+	_, err := rendezvous.Open(ctxT(t), dial(t, addr), np, "")
+	if !errors.Is(err, rendezvous.ErrNameplateTaken) {
+		t.Fatalf("reopening paired nameplate %s: %v, want ErrNameplateTaken", np, err)
+	}
+	if err := rendezvous.Claim(ctxT(t), dial(t, addr), np, ""); !errors.Is(err, rendezvous.ErrUnknownNameplate) {
+		t.Errorf("claiming paired nameplate %s again: %v, want ErrUnknownNameplate", np, err)
+	}
+	if _, got := open(t, addr, ""); got == np {
+		t.Errorf("a new sender was given the voided nameplate %s", np)
+	}
+}
+
+// TestWaitingRate: new waiting senders are limited relay-wide, whatever
+// their addresses, while receivers still get through.
+func TestWaitingRate(t *testing.T) {
+	cfg := testConfig()
+	cfg.WaitingRate = rate.Every(time.Hour)
+	cfg.WaitingBurst = 2
+	addr := thirdSenderRefused(t, cfg, rendezvous.ErrRateLimited, "waiting_rate")
+	if err := rendezvous.Claim(ctxT(t), dial(t, addr), "1", ""); err != nil {
+		t.Errorf("a receiver while senders are rate limited: %v", err)
+	}
+}
+
+func fromLoopback(r *http.Request) *http.Request {
+	r.RemoteAddr = "[::1]:40000"
+	return r
+}
+
+// TestLogLevelNeedsLoopbackOrToken: a client elsewhere on the network
+// cannot turn debug logs (which name clients and nameplates) on, unless
+// it has the admin token.
+func TestLogLevelNeedsLoopbackOrToken(t *testing.T) {
+	put := func(h http.Handler, remote, token string) int {
+		r := httptest.NewRequest(http.MethodPut, "/loglevel", strings.NewReader("debug"))
+		r.RemoteAddr = remote
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	t.Run("no token", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.LogLevel = new(slog.LevelVar)
+		h := relay.New(cfg).MetricsHandler()
+		if code := put(h, "203.0.113.9:5000", ""); code != http.StatusForbidden || cfg.LogLevel.Level() != slog.LevelInfo {
+			t.Errorf("PUT from afar: %d, level %v; want 403 and no change", code, cfg.LogLevel.Level())
+		}
+		if code := put(h, "127.0.0.1:5000", ""); code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
+			t.Errorf("PUT from loopback: %d, level %v; want 200 and debug", code, cfg.LogLevel.Level())
+		}
+	})
+	t.Run("token", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.LogLevel = new(slog.LevelVar)
+		cfg.AdminToken = "s3cret-token"
+		h := relay.New(cfg).MetricsHandler()
+		for _, c := range []struct{ remote, token string }{
+			{"127.0.0.1:5000", ""}, {"203.0.113.9:5000", "wrong"}, {"203.0.113.9:5000", "s3cret-tokenX"},
+		} {
+			if code := put(h, c.remote, c.token); code != http.StatusForbidden || cfg.LogLevel.Level() != slog.LevelInfo {
+				t.Errorf("PUT from %s with token %q: %d, level %v; want 403 and no change", c.remote, c.token, code, cfg.LogLevel.Level())
+			}
+		}
+		if code := put(h, "203.0.113.9:5000", "s3cret-token"); code != http.StatusOK || cfg.LogLevel.Level() != slog.LevelDebug {
+			t.Errorf("PUT with the token: %d, level %v; want 200 and debug", code, cfg.LogLevel.Level())
+		}
+	})
+}
+
+// TestMetricsFrom: with MetricsFrom set, only those networks are served.
+func TestMetricsFrom(t *testing.T) {
+	cfg := testConfig()
+	cfg.MetricsFrom = []netip.Prefix{netip.MustParsePrefix("10.0.2.2/32"), netip.MustParsePrefix("127.0.0.0/8")}
+	h := relay.New(cfg).MetricsHandler()
+	for remote, want := range map[string]int{
+		"10.0.2.2:4000": http.StatusOK, "127.0.0.1:4000": http.StatusOK,
+		"[::ffff:10.0.2.2]:4000": http.StatusOK, "10.0.2.3:4000": http.StatusForbidden,
+		"[2001:db8::1]:4000": http.StatusForbidden,
+	} {
+		for _, path := range []string{"/metrics", "/loglevel"} {
+			r := httptest.NewRequest(http.MethodGet, path, nil)
+			r.RemoteAddr = remote
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != want {
+				t.Errorf("GET %s from %s: %d, want %d", path, remote, rec.Code, want)
+			}
+		}
+	}
+}
+
+// TestPairsEndedByKind: a pair that forwards a handshake's worth and hangs
+// up, as peers that go direct do, counts as introduced; one that moves a
+// file counts as relayed.
+func TestPairsEndedByKind(t *testing.T) {
+	addr, srv := relaytest.StartConfig(t, testConfig())
+	run := func(n int) {
+		t.Helper()
+		s, r := pairUp(t, addr)
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.CopyN(io.Discard, r, int64(n))
+			done <- err
+		}()
+		if _, err := s.Write(make([]byte, n)); err != nil {
+			t.Fatalf("sending %d bytes: %v", n, err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("receiving %d bytes: %v", n, err)
+		}
+		s.Close()
+		r.Close()
+		waitMetric(t, srv, 0, "bob_relay_pairs")
+	}
+	run(4 << 10)
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=introduced"); got != 1 {
+		t.Errorf("introduced pairs after a 4 KiB pair = %v, want 1", got)
+	}
+	run(64 << 10)
+	run(1 << 20)
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=relayed"); got != 2 {
+		t.Errorf("relayed pairs after 64 KiB and 1 MiB pairs = %v, want 2", got)
+	}
+	if got := metric(t, srv, "bob_relay_pairs_ended_total", "kind=introduced"); got != 1 {
+		t.Errorf("introduced pairs = %v, want still 1", got)
+	}
+	if got, want := metric(t, srv, "bob_relay_bytes_total"), float64(4<<10+64<<10+1<<20); got != want {
+		t.Errorf("bob_relay_bytes_total = %v, want %v", got, want)
+	}
+}
+
+// thirdSenderRefused opens two senders on a relay with cfg and checks that
+// a third is refused with want, counted under reason. It returns the
+// relay's address.
+func thirdSenderRefused(t *testing.T, cfg relay.Config, want error, reason string) string {
+	t.Helper()
+	addr, srv := relaytest.StartConfig(t, cfg)
+	open(t, addr, "")
+	open(t, addr, "")
+	if _, err := rendezvous.Open(ctxT(t), dial(t, addr), "", ""); !errors.Is(err, want) {
+		t.Fatalf("third sender: %v, want %v", err, want)
+	}
+	if got := metric(t, srv, "bob_relay_rejected_total", "reason="+reason); got != 1 {
+		t.Errorf("%s rejections = %v, want 1", reason, got)
+	}
+	return addr
 }

@@ -34,28 +34,25 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // Server is a bob relay. Create it with [New]; it holds no global state.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	m       *metrics
-	passSum [32]byte
-	serving atomic.Bool
-	wg      sync.WaitGroup // every goroutine serving a connection
+	cfg      Config
+	maxConns int // MaxConns, lowered to fit the descriptor budget; <= 0 is no cap
+	fdLimit  int // the descriptor limit maxConns was derived from, or 0
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	m        *metrics
+	passSum  [32]byte
+	serving  atomic.Bool
+	wg       sync.WaitGroup // every goroutine serving a connection
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{} // every open connection
 	active    int                // accepted connections (refused ones excluded)
 	rejecting int                // refused connections being answered
 	waiting   int                // senders waiting for a receiver
-	ips       map[netip.Addr]*ipState
-	lastSweep time.Time
+	addrs     *addrLimits
+	waitRate  *rate.Limiter // new waiting senders, relay-wide; nil: no limit
 	plates    plates
 	closing   bool
-}
-
-type ipState struct {
-	conns int
-	lim   *rate.Limiter // nil when the rate is not limited
 }
 
 type phase uint8
@@ -71,8 +68,8 @@ const (
 type conn struct {
 	raw     net.Conn
 	s       *Server
-	key     netip.Addr // its per-IP bucket
-	counted bool       // counted in active and its per-IP bucket
+	ip      netip.Addr // where it comes from
+	counted bool       // counted in active and in s.addrs
 	phase   phase      // guarded by s.mu
 	once    sync.Once
 }
@@ -96,7 +93,17 @@ func New(cfg Config) *Server {
 		reg:   reg,
 		m:     newMetrics(reg),
 		conns: make(map[*conn]struct{}),
-		ips:   make(map[netip.Addr]*ipState),
+		addrs: newAddrLimits(cfg),
+	}
+	if cfg.WaitingRate > 0 && cfg.WaitingRate != rate.Inf && cfg.WaitingBurst > 0 {
+		s.waitRate = rate.NewLimiter(cfg.WaitingRate, cfg.WaitingBurst)
+	}
+	s.maxConns, s.fdLimit = cfg.MaxConns, cfg.MaxFDs
+	if s.fdLimit == 0 {
+		s.fdLimit = int(min(fdLimit(), 1<<30))
+	}
+	if s.fdLimit > 0 {
+		s.maxConns = connCap(cfg.MaxConns, s.fdLimit, max(openFDs(), 0))
 	}
 	s.plates.init()
 	if cfg.Password != "" {
@@ -116,7 +123,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() }) //nolint:errcheck // Accept reports it
 	defer stop()
-	s.log.Info("relay listening", "addr", ln.Addr().String())
+	s.log.Info("relay listening", "addr", ln.Addr().String(), "max_conns", s.maxConns, "fd_limit", s.fdLimit)
+	if s.maxConns < s.cfg.MaxConns || (s.cfg.MaxConns <= 0 && s.maxConns > 0) {
+		s.log.Warn("the open-file limit lowers the connection cap: raise it (LimitNOFILE, ulimit -n) to serve more",
+			"max_conns", s.maxConns, "configured", s.cfg.MaxConns, "fd_limit", s.fdLimit, "fds_per_conn", fdsPerConn)
+	}
 	err := s.acceptLoop(ctx, ln)
 	ln.Close() //nolint:errcheck // already closed when ctx ended
 	s.shutdown()
@@ -152,7 +163,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 
 // admit decides whether to serve nc and starts the goroutine that does.
 func (s *Server) admit(nc net.Conn) {
-	c := &conn{raw: nc, s: s, key: ipKey(nc.RemoteAddr())}
+	c := &conn{raw: nc, s: s, ip: remoteIP(nc.RemoteAddr())}
 	now := time.Now()
 	s.mu.Lock()
 	reason, code := s.admitLocked(c, now)
@@ -179,51 +190,37 @@ func (s *Server) admit(nc net.Conn) {
 
 // admitLocked applies the connection limits, and on success counts c.
 func (s *Server) admitLocked(c *conn, now time.Time) (reason string, code rendezvous.Code) {
-	if s.cfg.MaxConns > 0 && s.active >= s.cfg.MaxConns {
+	if s.maxConns > 0 && s.active >= s.maxConns {
 		return reasonFull, rendezvous.CodeRelayFull
 	}
-	if now.Sub(s.lastSweep) > time.Minute {
-		s.sweepLocked(now)
+	if reason := s.addrs.admit(c.ip, now); reason != "" {
+		return reason, rendezvous.CodeRateLimited
 	}
-	st := s.ips[c.key]
-	if st == nil {
-		st = &ipState{}
-		if s.rateLimited() {
-			st.lim = rate.NewLimiter(s.cfg.PerIPRate, s.cfg.PerIPBurst)
-		}
-		s.ips[c.key] = st
-	}
-	if s.cfg.MaxConnsPerIP > 0 && st.conns >= s.cfg.MaxConnsPerIP {
-		return reasonPerIP, rendezvous.CodeRateLimited
-	}
-	if st.lim != nil && !st.lim.AllowN(now, 1) {
-		s.dropIdleIPLocked(c.key, st, now)
-		return reasonRate, rendezvous.CodeRateLimited
-	}
-	st.conns++
 	s.active++
 	c.counted = true
 	return "", 0
 }
 
-func (s *Server) rateLimited() bool {
-	return s.cfg.PerIPRate > 0 && s.cfg.PerIPRate != rate.Inf && s.cfg.PerIPBurst > 0
+// fdReserve is what the descriptor budget keeps for everything but the
+// relayed connections: listeners, the metrics server's clients, logs.
+const fdReserve = 64
+
+// connCap is the connection cap that fits in limit descriptors with inUse
+// already open: every accepted connection may come to cost fdsPerConn once
+// paired, and refused ones being answered cost one each. Without it the
+// relay failed accept with EMFILE instead of replying "relay full".
+func connCap(maxConns, limit, inUse int) int {
+	budget := limit - inUse - maxRejecting - fdReserve
+	c := max(budget/fdsPerConn, 1)
+	if maxConns > 0 && maxConns < c {
+		return maxConns
+	}
+	return c
 }
 
-// dropIdleIPLocked forgets an address with no connections whose rate
-// limiter has refilled: remembering it would change nothing.
-func (s *Server) dropIdleIPLocked(key netip.Addr, st *ipState, now time.Time) {
-	if st.conns == 0 && (st.lim == nil || st.lim.TokensAt(now) >= float64(s.cfg.PerIPBurst)) {
-		delete(s.ips, key)
-	}
-}
-
-func (s *Server) sweepLocked(now time.Time) {
-	s.lastSweep = now
-	for key, st := range s.ips {
-		s.dropIdleIPLocked(key, st, now)
-	}
-}
+// MaxConns returns the connection cap in force: Config.MaxConns, lowered
+// to what the descriptor limit allows (0 or less: no cap).
+func (s *Server) MaxConns() int { return s.maxConns }
 
 // forget removes a closed connection from the books.
 func (s *Server) forget(c *conn) {
@@ -231,33 +228,13 @@ func (s *Server) forget(c *conn) {
 	delete(s.conns, c)
 	if c.counted {
 		s.active--
-		if st := s.ips[c.key]; st != nil {
-			st.conns--
-			s.dropIdleIPLocked(c.key, st, time.Now())
-		}
+		s.addrs.release(c.ip, time.Now())
 	}
 	if c.phase == inReject {
 		s.rejecting--
 	}
 	s.mu.Unlock()
 	s.m.connections.Dec()
-}
-
-// ipKey is the per-IP bucket of addr: the IPv4 address, or the IPv6 /64,
-// since one host commonly holds a whole /64.
-func ipKey(addr net.Addr) netip.Addr {
-	var ip netip.Addr
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		ip = ta.AddrPort().Addr().Unmap()
-	} else if ap, err := netip.ParseAddrPort(addr.String()); err == nil {
-		ip = ap.Addr().Unmap()
-	}
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip
 }
 
 // reject answers a refused client once its hello is in, and closes it.
@@ -341,9 +318,13 @@ func (s *Server) serveSender(c *conn, want string) {
 		code, reason = rendezvous.CodeShuttingDown, reasonShuttingDown
 	case s.cfg.MaxWaiting > 0 && s.waiting >= s.cfg.MaxWaiting:
 		code, reason = rendezvous.CodeRelayFull, reasonWaitingFull
+	case s.waitRate != nil && !s.waitRate.Allow():
+		// Waiting senders are what fills a relay; from many addresses at
+		// once, only a relay-wide rate slows that down.
+		code, reason = rendezvous.CodeRateLimited, reasonWaitingRate
 	case want == "":
-		nameplate = s.plates.lowestFree()
-	case s.plates.taken(want):
+		nameplate = s.plates.lowestFree(time.Now())
+	case s.plates.taken(want, time.Now()):
 		code, reason = rendezvous.CodeNameplateTaken, reasonNameplateTaken
 	}
 	if code == 0 {
@@ -448,7 +429,8 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 }
 
 // pair tells both sides they are paired, forwards between them until both
-// are done, then frees the nameplate.
+// are done, then voids the nameplate for the wait timeout: whatever the
+// peers did with their one guess, nobody can reopen it for a late receiver.
 func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	s.m.pairings.Inc()
 	s.m.pairs.Inc()
@@ -473,10 +455,17 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	a.close()
 	b.close()
 	s.mu.Lock()
-	s.plates.free(nameplate)
+	s.plates.void(nameplate, time.Now().Add(s.cfg.WaitTimeout))
 	s.mu.Unlock()
+	kind := kindRelayed
+	if sent+received < introducedMax {
+		kind = kindIntroduced
+	}
+	// Counted before the pair leaves the gauge, so a reader who sees the
+	// gauge drop sees the pair counted.
+	s.m.pairsEnded.WithLabelValues(kind).Inc()
 	s.m.pairs.Dec()
-	log.Debug("pair ended", "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
+	log.Debug("pair ended", "kind", kind, "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
 }
 
 // shutdown runs once the listener is closed: it drops every connection

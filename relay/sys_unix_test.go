@@ -5,23 +5,13 @@ package relay_test
 import (
 	"syscall"
 	"time"
+
+	"github.com/bob-p2p/bob/relay"
 )
 
 // raiseFDLimit lifts the soft limit on open files to the hard one and
 // returns it.
-func raiseFDLimit() (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return 0, err
-		}
-	}
-	return uint64(lim.Cur), nil
-}
+func raiseFDLimit() (uint64, error) { return relay.RaiseFDLimit(0) }
 
 // cpuTime returns the user and system CPU time this process has used.
 func cpuTime() (time.Duration, bool) {

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,9 +25,15 @@ type relayFlags struct {
 	listen, metrics      string
 	logLevel, logFormat  string
 	password             string
+	adminToken           string // from $BOB_RELAY_ADMIN_TOKEN
+	adminTokenFile       string
+	metricsFrom          []string
 	maxConns, maxWaiting int
 	maxConnsPerIP, burst int
+	maxPer56, maxPer48   int
 	rate                 float64
+	waitingRate          float64
+	waitingBurst         int
 	helloTimeout         time.Duration
 	waitTimeout          time.Duration
 	idleTimeout          time.Duration
@@ -45,7 +54,9 @@ that it cannot read. A limit set to 0 is turned off.
 
 The password may also be given in $BOB_RELAY_PASSWORD, which keeps it out of
 the process list. SIGINT or SIGTERM shuts the relay down gracefully; SIGUSR1
-toggles debug logging, as does PUT /loglevel on the metrics address.`,
+toggles debug logging, as does PUT /loglevel on the metrics address: from
+loopback, or from anywhere with the admin token ($BOB_RELAY_ADMIN_TOKEN or
+--admin-token-file) as "Authorization: Bearer TOKEN".`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("bob relay takes no arguments, got %q", args[0])}
@@ -56,12 +67,15 @@ toggles debug logging, as does PUT /loglevel on the metrics address.`,
 			if !cmd.Flags().Changed("password") {
 				f.password = e.getenv("BOB_RELAY_PASSWORD")
 			}
+			f.adminToken = e.getenv("BOB_RELAY_ADMIN_TOKEN")
 			return runRelay(cmd.Context(), e, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(rendezvous.DefaultPort), "address to listen on (IPv4 and IPv6 unless a host is given)")
 	fl.StringVar(&f.metrics, "metrics", "", "address to serve Prometheus /metrics and /loglevel on (off if empty)")
+	fl.StringSliceVar(&f.metricsFrom, "metrics-from", nil, "serve metrics only to these networks (CIDR, comma-separated; default anyone who reaches --metrics)")
+	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", "file holding the token that allows changing /loglevel from elsewhere than loopback (or $BOB_RELAY_ADMIN_TOKEN)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.password, "password", "", "serve only clients that know this password (or $BOB_RELAY_PASSWORD)")
@@ -70,6 +84,10 @@ toggles debug logging, as does PUT /loglevel on the metrics address.`,
 	fl.IntVar(&f.maxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "most connections from one IPv4 address or IPv6 /64 at once")
 	fl.Float64Var(&f.rate, "rate", float64(d.PerIPRate), "new connections per second allowed from one address, on average")
 	fl.IntVar(&f.burst, "burst", d.PerIPBurst, "new connections allowed from one address in a burst")
+	fl.IntVar(&f.maxPer56, "max-conns-per-56", d.MaxConnsPer56, "most connections from one IPv6 /56 at once")
+	fl.IntVar(&f.maxPer48, "max-conns-per-48", d.MaxConnsPer48, "most connections from one IPv6 /48 at once")
+	fl.Float64Var(&f.waitingRate, "waiting-rate", float64(d.WaitingRate), "new waiting senders per second allowed relay-wide, on average")
+	fl.IntVar(&f.waitingBurst, "waiting-burst", d.WaitingBurst, "new waiting senders allowed relay-wide in a burst")
 	fl.DurationVar(&f.helloTimeout, "hello-timeout", d.HelloTimeout, "time a client has to say what it wants")
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", d.WaitTimeout, "time a sender may wait for its receiver")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", d.IdleTimeout, "time a pair may go without sending a byte")
@@ -84,6 +102,10 @@ func (f relayFlags) config() (relay.Config, error) {
 		MaxConnsPerIP: offIfZero(f.maxConnsPerIP),
 		PerIPRate:     rate.Limit(f.rate),
 		PerIPBurst:    f.burst,
+		MaxConnsPer56: offIfZero(f.maxPer56),
+		MaxConnsPer48: offIfZero(f.maxPer48),
+		WaitingRate:   rate.Limit(f.waitingRate),
+		WaitingBurst:  offIfZero(f.waitingBurst),
 		HelloTimeout:  f.helloTimeout,
 		WaitTimeout:   f.waitTimeout,
 		IdleTimeout:   f.idleTimeout,
@@ -93,16 +115,31 @@ func (f relayFlags) config() (relay.Config, error) {
 	if f.rate == 0 || f.burst == 0 {
 		cfg.PerIPRate = rate.Inf
 	}
+	if f.waitingRate == 0 {
+		cfg.WaitingRate = rate.Inf
+	}
 	for _, c := range []struct {
 		name string
 		n    int
-	}{{"--max-conns", f.maxConns}, {"--max-waiting", f.maxWaiting}, {"--max-conns-per-ip", f.maxConnsPerIP}, {"--burst", f.burst}} {
+	}{{"--max-conns", f.maxConns}, {"--max-waiting", f.maxWaiting}, {"--max-conns-per-ip", f.maxConnsPerIP}, {"--burst", f.burst},
+		{"--max-conns-per-56", f.maxPer56}, {"--max-conns-per-48", f.maxPer48}, {"--waiting-burst", f.waitingBurst}} {
 		if c.n < 0 {
 			return cfg, usageError{fmt.Errorf("%s must not be negative", c.name)}
 		}
 	}
-	if f.rate < 0 {
-		return cfg, usageError{errors.New("--rate must not be negative")}
+	if f.rate < 0 || f.waitingRate < 0 {
+		return cfg, usageError{errors.New("--rate and --waiting-rate must not be negative")}
+	}
+	for _, m := range f.metricsFrom {
+		p, err := netip.ParsePrefix(m)
+		if err != nil {
+			ip, aerr := netip.ParseAddr(m)
+			if aerr != nil {
+				return cfg, usageError{fmt.Errorf("--metrics-from %q: want a network such as 10.0.2.2/32 or an address", m)}
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		cfg.MetricsFrom = append(cfg.MetricsFrom, p.Masked())
 	}
 	for _, d := range []struct {
 		name string
@@ -128,6 +165,17 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.adminTokenFile != "" {
+		b, err := os.ReadFile(f.adminTokenFile)
+		if err != nil {
+			return fmt.Errorf("reading the admin token: %w", err)
+		}
+		f.adminToken = strings.TrimSpace(string(b))
+		if f.adminToken == "" {
+			return usageError{fmt.Errorf("--admin-token-file %s is empty", f.adminTokenFile)}
+		}
+	}
+	cfg.AdminToken = f.adminToken
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)}
@@ -143,6 +191,11 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	}
 	cfg.LogLevel = level
 	log := cfg.Logger
+	// Every connection costs descriptors; the relay derives its connection
+	// cap from this limit, so take all the system allows.
+	if _, err := relay.RaiseFDLimit(0); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", f.listen)

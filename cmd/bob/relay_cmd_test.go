@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -37,8 +38,11 @@ func TestRelayCommand(t *testing.T) {
 	var stderr lockedBuffer
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr,
 		getenv: func(k string) string {
-			if k == "BOB_RELAY_PASSWORD" {
+			switch k {
+			case "BOB_RELAY_PASSWORD":
 				return "from-env"
+			case "BOB_RELAY_ADMIN_TOKEN":
+				return "admin-from-env"
 			}
 			return ""
 		}}
@@ -90,6 +94,25 @@ func TestRelayCommand(t *testing.T) {
 		t.Errorf("metrics do not show the waiting sender:\n%s", body)
 	}
 
+	// With a token set, even loopback needs it to change the log level.
+	for token, want := range map[string]int{"": http.StatusForbidden, "admin-from-env": http.StatusOK} {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+metricsAddr+"/loglevel", strings.NewReader("debug"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("PUT /loglevel with token %q: %d, want %d", token, resp.StatusCode, want)
+		}
+	}
+	if !regexp.MustCompile(`msg="relay listening" addr=\S+ max_conns=\d+ fd_limit=\d+`).MatchString(stderr.String()) {
+		t.Errorf("the start log does not give the connection cap and descriptor limit:\n%s", stderr.String())
+	}
+
 	cancel()
 	select {
 	case err := <-done:
@@ -109,6 +132,10 @@ func TestRelayCommandUsageErrors(t *testing.T) {
 		{"relay", "--max-conns", "-1"},
 		{"relay", "--idle-timeout", "0s"},
 		{"relay", "--rate", "-2"},
+		{"relay", "--waiting-rate", "-2"},
+		{"relay", "--max-conns-per-56", "-1"},
+		{"relay", "--metrics-from", "10.0.2.2/33"},
+		{"relay", "--admin-token-file", os.DevNull},
 	} {
 		var stderr bytes.Buffer
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }}

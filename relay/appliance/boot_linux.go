@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/bob-p2p/bob/relay"
 )
 
 // ModulesDir is where the image keeps the kernel modules it loads at boot.
@@ -57,14 +60,24 @@ func Boot(ctx context.Context, log *slog.Logger) (Config, error) {
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
 		log.Warn("cannot route Ctrl-Alt-Del to the relay", "err", err)
 	}
+	// The kernel starts PID 1 with 4,096 open files at most, fewer than
+	// the relay's default connection cap needs; as root it may take the
+	// system's ceiling.
+	if n, err := relay.RaiseFDLimit(nrOpen()); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	} else {
+		log.Info("open-file limit", "nofile", n)
+	}
 	mods, err := LoadModules(ModulesDir)
 	if err != nil {
 		return Config{}, err
 	}
 	log.Info("kernel modules loaded", "modules", strings.Join(mods, ","))
-	if err := configureNetwork(ctx, cfg, log); err != nil {
+	gw, err := configureNetwork(ctx, cfg, log)
+	if err != nil {
 		return Config{}, err
 	}
+	cfg.RelayArgs = RestrictMetrics(cfg.RelayArgs, gw)
 	total, avail := meminfo()
 	log.Info("appliance up", "took", time.Since(start).Round(time.Millisecond), "uptime", uptime(),
 		"mem_total_kib", total, "mem_available_kib", avail)
@@ -146,20 +159,22 @@ func finitModule(path string) error {
 // interface after its module is loaded.
 const linkWait = 10 * time.Second
 
-func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) error {
+// configureNetwork brings the network up and returns the default gateway,
+// if any.
+func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) (netip.Addr, error) {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
-		return fmt.Errorf("finding the loopback interface: %w", err)
+		return netip.Addr{}, fmt.Errorf("finding the loopback interface: %w", err)
 	}
 	if err := netlink.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("bringing up the loopback interface: %w", err)
+		return netip.Addr{}, fmt.Errorf("bringing up the loopback interface: %w", err)
 	}
 	link, err := waitLink(ctx, cfg.Interface)
 	if err != nil {
-		return err
+		return netip.Addr{}, err
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("bringing up %s: %w", cfg.Interface, err)
+		return netip.Addr{}, fmt.Errorf("bringing up %s: %w", cfg.Interface, err)
 	}
 	addr, gw := cfg.Address, cfg.Gateway
 	how := "static"
@@ -167,14 +182,14 @@ func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) error {
 		how = "dhcp"
 		lease, err := requestLease(ctx, cfg.Interface, link.Attrs().HardwareAddr)
 		if err != nil {
-			return fmt.Errorf("configuring %s by DHCP: %w", cfg.Interface, err)
+			return netip.Addr{}, fmt.Errorf("configuring %s by DHCP: %w", cfg.Interface, err)
 		}
 		addr, _ = lease.Prefix()
 		gw = lease.Router
 		log.Info("DHCP lease", "server", lease.ServerID, "lease", lease.Lease)
 	}
 	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(addr)}); err != nil {
-		return fmt.Errorf("adding address %s to %s: %w", addr, cfg.Interface, err)
+		return netip.Addr{}, fmt.Errorf("adding address %s to %s: %w", addr, cfg.Interface, err)
 	}
 	if gw.IsValid() {
 		route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw.AsSlice()}
@@ -182,11 +197,11 @@ func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) error {
 			route.Flags = int(netlink.FLAG_ONLINK)
 		}
 		if err := netlink.RouteAdd(route); err != nil {
-			return fmt.Errorf("adding default route via %s: %w", gw, err)
+			return netip.Addr{}, fmt.Errorf("adding default route via %s: %w", gw, err)
 		}
 	}
 	log.Info("network up", "iface", cfg.Interface, "addr", addr, "gw", gw, "by", how)
-	return nil
+	return gw, nil
 }
 
 func waitLink(ctx context.Context, name string) (netlink.Link, error) {
@@ -227,6 +242,21 @@ func prefixIPNet(p netip.Prefix) *net.IPNet {
 		bits = 128
 	}
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+// nrOpen is the most open files the kernel lets a process have
+// (fs.nr_open), or its default when that cannot be read.
+func nrOpen() uint64 {
+	const def = 1 << 20
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return def
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n == 0 {
+		return def
+	}
+	return n
 }
 
 // uptime is the time since the kernel started, as /proc/uptime tells it.

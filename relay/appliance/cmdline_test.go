@@ -173,3 +173,24 @@ func FuzzParseCmdline(f *testing.F) {
 		}
 	})
 }
+
+func TestRestrictMetrics(t *testing.T) {
+	gw := netip.MustParseAddr("10.0.2.2")
+	for _, c := range []struct {
+		args []string
+		gw   netip.Addr
+		want []string
+	}{
+		{[]string{"--listen=:9009", "--metrics=:9100"}, gw,
+			[]string{"--listen=:9009", "--metrics=:9100", "--metrics-from=127.0.0.0/8,::1/128,10.0.2.2/32"}},
+		{[]string{"--metrics", ":9100"}, netip.Addr{},
+			[]string{"--metrics", ":9100", "--metrics-from=127.0.0.0/8,::1/128"}},
+		{[]string{"--metrics=:9100", "--metrics-from=192.0.2.0/24"}, gw,
+			[]string{"--metrics=:9100", "--metrics-from=192.0.2.0/24"}},
+		{[]string{"--listen=:9009"}, gw, []string{"--listen=:9009"}},
+	} {
+		if got := RestrictMetrics(c.args, c.gw); !slices.Equal(got, c.want) {
+			t.Errorf("RestrictMetrics(%q, %v) = %q, want %q", c.args, c.gw, got, c.want)
+		}
+	}
+}

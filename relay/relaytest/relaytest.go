@@ -28,6 +28,7 @@ func Config() relay.Config {
 	cfg := relay.DefaultConfig()
 	cfg.MaxConnsPerIP = -1
 	cfg.PerIPBurst = -1
+	cfg.WaitingBurst = -1 // tests open many senders at once
 	cfg.HelloTimeout = 5 * time.Second
 	cfg.WaitTimeout = 30 * time.Second
 	cfg.IdleTimeout = 30 * time.Second
