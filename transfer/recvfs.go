@@ -22,6 +22,15 @@ const (
 	mtimeSlack       = 2 * time.Second // FAT keeps times to 2 s
 )
 
+// A stream has no size to check before it is accepted, and compressed data
+// can grow two thousandfold on the disk: a stream written to a folder stops
+// while StreamSpaceReserve bytes are still free there. Free space is
+// looked at every streamSpaceEvery bytes, far below the reserve.
+const (
+	StreamSpaceReserve = 256 << 20
+	streamSpaceEvery   = 8 << 20
+)
+
 // disk is the receiver's output folder. Every operation goes through root,
 // so nothing can be created or changed outside it.
 type disk struct {
@@ -45,6 +54,9 @@ type disk struct {
 	directBuf []byte
 	// release gives back the record buffers a direct-mode sink held.
 	release func(*[]byte)
+
+	freeSpace     func(dir string) (int64, error) // the folder's free space; tests replace it
+	streamAllowed int64                           // stream bytes that may be written before the next check
 }
 
 type pathState struct {
@@ -76,7 +88,11 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool)}, nil
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	if d.freeSpace == nil {
+		d.freeSpace = freeSpace
+	}
+	return d, nil
 }
 
 func (d *disk) close() {
@@ -188,11 +204,31 @@ func (d *disk) plan() error {
 	if d.o.Header.Kind == offerStream {
 		return nil
 	}
-	free, err := freeSpace(d.dir)
+	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
 		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
 			humanize.IBytes(uint64(need)), humanize.IBytes(uint64(free)), safeterm.Escape(d.dir))
 	}
+	return nil
+}
+
+// streamSpace is asked before n more bytes of stream e, which has size
+// bytes so far, are written: it stops the stream with ErrNoSpace before the
+// folder's free space falls below StreamSpaceReserve.
+func (d *disk) streamSpace(e *entry, size, n int64) error {
+	if size+n <= d.streamAllowed {
+		return nil
+	}
+	free, err := d.freeSpace(d.dir)
+	if err != nil {
+		return nil // as for files: a folder whose free space is unknown is not refused
+	}
+	if free-n < StreamSpaceReserve {
+		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
+			ErrNoSpace, safeterm.Escape(e.Path), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(max(free, 0))),
+			safeterm.Escape(d.dir), humanize.IBytes(StreamSpaceReserve))
+	}
+	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
 	return nil
 }
 
