@@ -232,9 +232,13 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 	return nil
 }
 
+// sameTime reports whether a local file's time matches the offered one. An
+// offer without a time (0) matches nothing: as a wildcard it let a sender
+// name any local file of a known size and learn its hash from the resume
+// claim (issue 18, item 6).
 func sameTime(t time.Time, e *entry) bool {
 	if e.MTime == 0 {
-		return true
+		return false
 	}
 	diff := t.Sub(e.mtime())
 	return diff > -mtimeSlack && diff < mtimeSlack
