@@ -11,6 +11,17 @@ import (
 	"testing"
 )
 
+// partScene makes new.txt to send and an output folder holding victim.txt.
+func partScene(t *testing.T, seed uint64) (out string, data, victim []byte, so SendOptions) {
+	t.Helper()
+	src := t.TempDir()
+	out = t.TempDir()
+	data = randBytes(seed, 100_000)
+	writeFile(t, filepath.Join(src, "new.txt"), data, 0o755)
+	victim = plantVictim(t, out)
+	return out, data, victim, SendOptions{Paths: []string{filepath.Join(src, "new.txt")}, Compress: "off"}
+}
+
 // plantVictim makes victim.txt (mode 0600) in out and returns its content.
 func plantVictim(t *testing.T, out string) []byte {
 	t.Helper()
@@ -47,11 +58,7 @@ func TestPartFilePlantedLink(t *testing.T) {
 	}
 	for name, plant := range plants {
 		t.Run(name, func(t *testing.T) {
-			src, out := t.TempDir(), t.TempDir()
-			data := randBytes(5, 100_000)
-			writeFile(t, filepath.Join(src, "new.txt"), data, 0o755)
-			victim := plantVictim(t, out)
-			so := SendOptions{Paths: []string{filepath.Join(src, "new.txt")}, Compress: "off"}
+			out, data, victim, so := partScene(t, 5)
 			ro := ReceiveOptions{OutDir: out, Accept: func(context.Context, OfferReceived) (bool, error) {
 				return true, plant(filepath.Join(out, "victim.txt"), filepath.Join(out, "new.txt.bob-part"))
 			}}
@@ -86,13 +93,9 @@ func TestPartFileSwappedBeforeResume(t *testing.T) {
 	}
 	for name, swap := range swaps {
 		t.Run(name, func(t *testing.T) {
-			src, out := t.TempDir(), t.TempDir()
-			data := randBytes(6, 100_000)
-			writeFile(t, filepath.Join(src, "new.txt"), data, 0o755)
-			victim := plantVictim(t, out)
+			out, data, victim, so := partScene(t, 6)
 			part := filepath.Join(out, "new.txt.bob-part")
 			writeFile(t, part, data[:len(victim)], 0o600)
-			so := SendOptions{Paths: []string{filepath.Join(src, "new.txt")}, Compress: "off"}
 			ro := ReceiveOptions{OutDir: out, Accept: func(context.Context, OfferReceived) (bool, error) {
 				return true, swap(filepath.Join(out, "victim.txt"), part)
 			}}
@@ -111,14 +114,10 @@ func TestPartFileSwappedBeforeResume(t *testing.T) {
 // A part file that already has another name is not resumed from: it may be
 // someone else's file.
 func TestPartFileHardLinkedAtPlan(t *testing.T) {
-	src, out := t.TempDir(), t.TempDir()
-	data := randBytes(7, 100_000)
-	writeFile(t, filepath.Join(src, "new.txt"), data, 0o755)
-	victim := plantVictim(t, out)
+	out, _, victim, so := partScene(t, 7)
 	if err := os.Link(filepath.Join(out, "victim.txt"), filepath.Join(out, "new.txt.bob-part")); err != nil {
 		t.Fatal(err)
 	}
-	so := SendOptions{Paths: []string{filepath.Join(src, "new.txt")}, Compress: "off"}
 	r := transfer(t, so, ReceiveOptions{OutDir: out})
 	mustOK(t, r)
 	assertVictim(t, out, victim)
