@@ -27,6 +27,9 @@ var (
 	ErrProtocol = errors.New("the peer broke the protocol")
 	// ErrPeerFailed: the peer stopped because of an error on its side.
 	ErrPeerFailed = errors.New("the other side stopped with an error")
+	// ErrReplaced: a file offered was replaced (by a link or another file)
+	// before it was read; none of what is there now was sent.
+	ErrReplaced = errors.New("a file was replaced after it was offered")
 )
 
 // PartialError is what Receive returns when it ended early but part files

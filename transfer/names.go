@@ -3,6 +3,7 @@ package transfer
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -109,20 +110,38 @@ type offerChecker struct {
 	seen  map[[16]byte]int32 // folded name → index of its entry
 	exact []string           // exact path of folder entries, by entry index ("" for files)
 	n     int32
+	buf   []byte // the folded name being hashed, reused: no allocation per name
+}
+
+// grow makes room for n more entries at once, so that a large offer does
+// not pay for the map and slice growing step by step (issue 18, item 8:
+// the growth cost more than the data).
+func (c *offerChecker) grow(n int) {
+	if len(c.seen) == 0 {
+		c.seen = make(map[[16]byte]int32, 2*n)
+	}
+	c.exact = slices.Grow(c.exact, n)
 }
 
 func newOfferChecker(rules nameRules) *offerChecker {
 	return &offerChecker{rules: rules, fold: cases.Fold(), seen: make(map[[16]byte]int32)}
 }
 
-func (c *offerChecker) key(path string) [16]byte {
-	var k string
+// key is the hash of path+suffix (suffix ASCII, lower case) folded.
+func (c *offerChecker) key(path, suffix string) [16]byte {
 	if isASCII(path) {
-		k = asciiLower(path) // what the Unicode fold does to ASCII, cheaply
+		// What the Unicode fold does to ASCII, cheaply and in place.
+		c.buf = append(c.buf[:0], path...)
+		for i, b := range c.buf {
+			if 'A' <= b && b <= 'Z' {
+				c.buf[i] = b + 'a' - 'A'
+			}
+		}
 	} else {
-		k = norm.NFC.String(c.fold.String(norm.NFD.String(path)))
+		c.buf = append(c.buf[:0], norm.NFC.String(c.fold.String(norm.NFD.String(path)))...)
 	}
-	sum := blake3.Sum256([]byte(k))
+	c.buf = append(c.buf, suffix...)
+	sum := blake3.Sum256(c.buf)
 	var out [16]byte
 	copy(out[:], sum[:])
 	return out
@@ -144,26 +163,34 @@ func (c *offerChecker) add(e entry) error {
 	}
 	if i := strings.LastIndexByte(e.Path, '/'); i >= 0 {
 		parent := e.Path[:i]
-		p, ok := c.seen[c.key(parent)]
+		p, ok := c.seen[c.key(parent, "")]
 		if !ok || c.exact[p] != parent {
 			return nameError(e.Path, "is in a folder the offer did not declare before it")
 		}
 	}
-	keys := [][16]byte{c.key(e.Path)}
-	if e.Kind != kindDir {
-		keys = append(keys, c.key(e.Path+partSuffix))
+	if err := c.claim(e.Path, "", idx); err != nil {
+		return err
 	}
-	for _, k := range keys {
-		if _, dup := c.seen[k]; dup {
-			return nameError(e.Path, "collides with another name in the offer (names must differ in more than case or Unicode form)")
+	if e.Kind != kindDir {
+		if err := c.claim(e.Path, partSuffix, idx); err != nil {
+			return err
 		}
-		c.seen[k] = idx
 	}
 	if e.Kind == kindDir {
 		c.exact = append(c.exact, e.Path)
 	} else {
 		c.exact = append(c.exact, "")
 	}
+	return nil
+}
+
+// claim records path+suffix as entry idx's, refusing a name taken before.
+func (c *offerChecker) claim(path, suffix string, idx int32) error {
+	k := c.key(path, suffix)
+	if _, dup := c.seen[k]; dup {
+		return nameError(path, "collides with another name in the offer (names must differ in more than case or Unicode form)")
+	}
+	c.seen[k] = idx
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 )
 
@@ -191,6 +192,13 @@ func (r *offerReader) add(p []byte) error {
 				return errors.New("the offer's files add up to more than its announced total")
 			}
 		}
+		if len(r.o.Entries) == cap(r.o.Entries) {
+			// Once a first batch has arrived, make room for all the header
+			// announced (at most MaxEntries, the cost of a true maximum
+			// offer): growing step by step copied the entries many times
+			// over, most of a maximum offer's memory.
+			r.o.Entries = slices.Grow(r.o.Entries, int(r.o.Header.Count)-len(r.o.Entries))
+		}
 		r.o.Entries = append(r.o.Entries, e)
 		return nil
 	})
@@ -227,6 +235,7 @@ func (r *offerReader) finish() (*offer, error) {
 	}
 	// Names are checked once the offer is complete and within its limits,
 	// so an oversized offer is refused at the cost of decoding only.
+	r.checker.grow(len(r.o.Entries))
 	for _, e := range r.o.Entries {
 		if err := r.checker.add(e); err != nil {
 			return nil, err

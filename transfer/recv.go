@@ -33,6 +33,8 @@ type ReceiveOptions struct {
 
 	// rules overrides the receiving system's name rules (tests).
 	rules *nameRules
+	// freeSpace overrides how the output folder's free space is found (tests).
+	freeSpace func(dir string) (int64, error)
 }
 
 // Receive receives one offer over ch: it checks the offer (rejecting it
@@ -432,6 +434,11 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 	}
 	if cur.e.Kind != kindStream && cur.size+int64(n) > cur.e.Size {
 		return verifyError("the sender sent more than the %d bytes announced for %q", cur.e.Size, safeterm.Escape(cur.e.Path))
+	}
+	if cur.e.Kind == kindStream && r.disk != nil {
+		if err := r.disk.streamSpace(cur.e, cur.size, int64(n)); err != nil {
+			return err
+		}
 	}
 	cur.size += int64(n)
 	r.written += int64(n)

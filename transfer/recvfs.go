@@ -22,6 +22,15 @@ const (
 	mtimeSlack       = 2 * time.Second // FAT keeps times to 2 s
 )
 
+// A stream has no size to check before it is accepted, and compressed data
+// can grow two thousandfold on the disk: a stream written to a folder stops
+// while StreamSpaceReserve bytes are still free there. Free space is
+// looked at every streamSpaceEvery bytes, far below the reserve.
+const (
+	StreamSpaceReserve = 256 << 20
+	streamSpaceEvery   = 8 << 20
+)
+
 // disk is the receiver's output folder. Every operation goes through root,
 // so nothing can be created or changed outside it.
 type disk struct {
@@ -45,6 +54,9 @@ type disk struct {
 	directBuf []byte
 	// release gives back the record buffers a direct-mode sink held.
 	release func(*[]byte)
+
+	freeSpace     func(dir string) (int64, error) // the folder's free space; tests replace it
+	streamAllowed int64                           // stream bytes that may be written before the next check
 }
 
 type pathState struct {
@@ -52,6 +64,9 @@ type pathState struct {
 	candidate bool  // a regular file of the offered size and time: maybe ours from an earlier run
 	part      int64 // size of a usable NAME.bob-part, or -1
 	newDir    bool  // a folder this transfer creates
+	// info and partInfo are the final name and the part file as planned:
+	// what is read or resumed later must still be that very file.
+	info, partInfo fs.FileInfo
 }
 
 type pendingCommit struct {
@@ -73,7 +88,11 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	return &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool)}, nil
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	if d.freeSpace == nil {
+		d.freeSpace = freeSpace
+	}
+	return d, nil
 }
 
 func (d *disk) close() {
@@ -138,6 +157,7 @@ func (d *disk) plan() error {
 			return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path), unwrapPathError(err))
 		default:
 			st.exists = true
+			st.info = info
 		}
 		if e.Kind == kindDir {
 			switch {
@@ -171,8 +191,8 @@ func (d *disk) plan() error {
 				return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path+partSuffix), unwrapPathError(err))
 			case !pinfo.Mode().IsRegular():
 				return fmt.Errorf("%w: %q exists and is not a regular file", ErrExists, safeterm.Escape(e.Path+partSuffix))
-			case pinfo.Size() <= e.Size && e.Kind == kindFile:
-				st.part = pinfo.Size()
+			case pinfo.Size() <= e.Size && e.Kind == kindFile && linkCount(pinfo) == 1:
+				st.part, st.partInfo = pinfo.Size(), pinfo
 				d.resumable += st.part
 				need -= st.part
 			}
@@ -184,7 +204,7 @@ func (d *disk) plan() error {
 	if d.o.Header.Kind == offerStream {
 		return nil
 	}
-	free, err := freeSpace(d.dir)
+	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
 		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
 			humanize.IBytes(uint64(need)), humanize.IBytes(uint64(free)), safeterm.Escape(d.dir))
@@ -192,9 +212,33 @@ func (d *disk) plan() error {
 	return nil
 }
 
+// streamSpace is asked before n more bytes of stream e, which has size
+// bytes so far, are written: it stops the stream with ErrNoSpace before the
+// folder's free space falls below StreamSpaceReserve.
+func (d *disk) streamSpace(e *entry, size, n int64) error {
+	if size+n <= d.streamAllowed {
+		return nil
+	}
+	free, err := d.freeSpace(d.dir)
+	if err != nil {
+		return nil // as for files: a folder whose free space is unknown is not refused
+	}
+	if free-n < StreamSpaceReserve {
+		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
+			ErrNoSpace, safeterm.Escape(e.Path), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(max(free, 0))),
+			safeterm.Escape(d.dir), humanize.IBytes(StreamSpaceReserve))
+	}
+	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
+	return nil
+}
+
+// sameTime reports whether a local file's time matches the offered one. An
+// offer without a time (0) matches nothing: as a wildcard it let a sender
+// name any local file of a known size and learn its hash from the resume
+// claim (issue 18, item 6).
 func sameTime(t time.Time, e *entry) bool {
 	if e.MTime == 0 {
-		return true
+		return false
 	}
 	diff := t.Sub(e.mtime())
 	return diff > -mtimeSlack && diff < mtimeSlack
@@ -262,11 +306,12 @@ func (d *disk) claims() ([]resumeClaim, error) {
 		st := &d.state[i]
 		name := ""
 		var have int64
+		var want fs.FileInfo
 		switch {
 		case st.candidate:
-			name, have = e.Path, e.Size
+			name, have, want = e.Path, e.Size, st.info
 		case st.part > 0:
-			name, have = e.Path+partSuffix, st.part
+			name, have, want = e.Path+partSuffix, st.part, st.partInfo
 		default:
 			continue
 		}
@@ -279,7 +324,7 @@ func (d *disk) claims() ([]resumeClaim, error) {
 			fs = newFileSum()
 			w = io.MultiWriter(h, fs)
 		}
-		n, err := d.hashPrefix(name, have, w, buf)
+		n, err := d.hashPrefix(name, want, have, w, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -299,10 +344,10 @@ func (d *disk) claims() ([]resumeClaim, error) {
 	return out, nil
 }
 
-func (d *disk) hashPrefix(name string, n int64, h io.Writer, buf []byte) (int64, error) {
-	f, err := d.openFile(name, os.O_RDONLY, 0)
+func (d *disk) hashPrefix(name string, want fs.FileInfo, n int64, h io.Writer, buf []byte) (int64, error) {
+	f, err := d.openPlanned(name, os.O_RDONLY, want)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), unwrapPathError(err))
+		return 0, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
 	}
 	defer f.Close()
 	got, err := io.CopyBuffer(h, io.LimitReader(f, n), buf)
@@ -323,9 +368,9 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	case claimed && offset == claim.Have && st.candidate:
 		return nil, true, nil
 	case claimed && offset == claim.Have:
-		f, err := d.openFile(part, os.O_RDWR, 0)
+		f, err := d.openPlanned(part, os.O_RDWR, st.partInfo)
 		if err != nil {
-			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), unwrapPathError(err))
+			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), err)
 		}
 		// Re-read the prefix: the checksum covers the whole file.
 		n, err := io.CopyBuffer(h, io.LimitReader(f, offset), make([]byte, 256<<10))
@@ -349,12 +394,53 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	if claimed {
 		d.resumed -= claim.Have // the sender's copy differs: all of it comes again
 	}
-	f, err := d.openFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := d.createPart(part)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), unwrapPathError(err))
+		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), err)
 	}
 	d.opened[idx] = true
 	return newFileSink(f, e.Size, &d.directBuf, d.release), false, nil
+}
+
+// openPlanned opens a file plan saw, refusing anything else now at its name:
+// a link planted since (symbolic or hard) would make bob read another file
+// or write through it.
+func (d *disk) openPlanned(name string, flag int, want fs.FileInfo) (*os.File, error) {
+	f, err := d.openFile(name, flag, 0)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case want == nil || !fi.Mode().IsRegular() || !os.SameFile(fi, want):
+		err = errors.New("it was replaced after bob looked at the output folder")
+	case linkCount(fi) != 1:
+		err = errors.New("it has other names (hard links) and bob writes only to files of its own")
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createPart makes a new part file. A stale one (or anything planted at its
+// name) is removed first, not opened: O_EXCL never follows a link, so a
+// link to another file cannot redirect the write.
+func (d *disk) createPart(part string) (*os.File, error) {
+	r, base, err := d.dirs.split(part)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := r.Remove(base); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, unwrapPathError(err)
+	}
+	f, err := r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	return f, nil
 }
 
 // keptBytes is how many bytes part files hold in the output folder for

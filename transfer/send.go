@@ -138,7 +138,8 @@ func streamName(opts SendOptions) string {
 type outgoing struct {
 	header  offerHeader
 	entries []entry
-	srcs    []string // local path per entry ("" for folders, text, stream)
+	srcs    []sourceRef // local source per entry (zero for folders, text, stream)
+	dirs    []string    // the folders sent, read through an os.Root each
 	files   int
 	folders int
 }
@@ -155,16 +156,18 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 	switch {
 	case opts.IsText:
 		out.header.Kind = offerText
-		out.add(entry{Kind: kindText, Size: int64(len(opts.Text))}, "")
+		out.add(entry{Kind: kindText, Size: int64(len(opts.Text))}, sourceRef{})
 	case opts.Stdin != nil:
 		out.header.Kind = offerStream
-		out.add(entry{Kind: kindStream, Path: streamName(opts), MTime: time.Now().UnixNano(), Mode: 0o644}, "")
+		out.add(entry{Kind: kindStream, Path: streamName(opts), MTime: time.Now().UnixNano(), Mode: 0o644}, sourceRef{})
 	}
 	for _, s := range srcs {
 		if !s.info.IsDir() {
-			out.add(fileEntry(s.name, s.info), s.path)
+			out.add(fileEntry(s.name, s.info), sourceRef{root: -1, path: s.path, info: s.info})
 			continue
 		}
+		root := len(out.dirs)
+		out.dirs = append(out.dirs, s.path)
 		err := filepath.WalkDir(s.path, func(p string, d fs.DirEntry, walkErr error) error {
 			rel, err := filepath.Rel(s.path, p)
 			if err != nil {
@@ -202,7 +205,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				if err != nil {
 					return unreadable(err)
 				}
-				out.add(entry{Kind: kindDir, Path: name, Mode: info.Mode().Perm(), MTime: info.ModTime().UnixNano()}, "")
+				out.add(entry{Kind: kindDir, Path: name, Mode: info.Mode().Perm(), MTime: info.ModTime().UnixNano()}, sourceRef{})
 			case t.IsRegular():
 				info, err := d.Info()
 				if err == nil {
@@ -211,7 +214,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				if err != nil {
 					return unreadable(err)
 				}
-				out.add(fileEntry(name, info), p)
+				out.add(fileEntry(name, info), sourceRef{root: root, path: rel, info: info})
 			case t&fs.ModeSymlink != 0:
 				em.emit(Skipped{Path: name, Reason: "symbolic link"})
 			default:
@@ -244,7 +247,7 @@ func fileEntry(name string, info fs.FileInfo) entry {
 	return entry{Kind: kindFile, Path: name, Size: info.Size(), Mode: info.Mode().Perm(), MTime: info.ModTime().UnixNano()}
 }
 
-func (o *outgoing) add(e entry, src string) {
+func (o *outgoing) add(e entry, src sourceRef) {
 	o.entries = append(o.entries, e)
 	o.srcs = append(o.srcs, src)
 	if e.Kind == kindDir {

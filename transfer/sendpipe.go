@@ -84,6 +84,7 @@ type pipeline struct {
 	ordered chan *item
 	work    chan *item
 	bufs    *bufPool
+	roots   *sourceRoots // the producer's: opened and closed by produce
 
 	sent       atomic.Int64 // file bytes handed to the channel (after resume)
 	curFile    atomic.Int64 // entry index of the file being sent
@@ -270,6 +271,8 @@ func (s *sender) onReceipt(p *pipeline, b []byte, acked int) error {
 func (p *pipeline) produce(ctx context.Context) error {
 	defer close(p.ordered)
 	defer close(p.work)
+	p.roots = &sourceRoots{dirs: p.s.out.dirs}
+	defer p.roots.close()
 	digest := newDigest()
 	for i := range p.s.out.entries {
 		e := &p.s.out.entries[i]
@@ -320,9 +323,9 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		r = pr.withContext(ctx)
 	default:
 		var err error
-		f, err = os.Open(p.s.out.srcs[idx])
+		f, err = p.roots.open(p.s.out.srcs[idx])
 		if err != nil {
-			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
 		defer f.Close()
 		r = sourceReader(f)

@@ -76,5 +76,18 @@ func unsafeRune(r rune) bool {
 	case unicode.Is(unicode.Cc, r), unicode.Is(unicode.Co, r):
 		return true
 	}
-	return false
+	return invisibleRune(r)
+}
+
+// invisibleRune reports runes a terminal draws as nothing, so a name can hide
+// text or look like another: format characters (Cf: soft hyphen, invisible
+// operators, tags), variation selectors and Unicode's default-ignorable code
+// points, plus the Hangul fillers and U+180E, which some terminals draw blank
+// even where the tables of this Go release class them otherwise.
+func invisibleRune(r rune) bool {
+	switch r {
+	case 0x115f, 0x1160, 0x3164, 0xffa0, 0x180e:
+		return true
+	}
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }

@@ -29,6 +29,16 @@ const (
 // handshake looks the same; a relay cannot tell which.)
 var ErrWrongCode = errors.New("wrong code: the other side used a different code")
 
+// ErrHandshakeTimeout means the handshake did not finish within
+// Config.HandshakeTimeout: the other side stopped answering, or answers so
+// slowly (a byte every few minutes) that it would hold this side forever.
+var ErrHandshakeTimeout = errors.New("the handshake took too long: the other side stopped answering")
+
+// DefaultHandshakeTimeout bounds a handshake when Config.HandshakeTimeout
+// is zero. A real handshake is two round trips and a few milliseconds of
+// work; 30 s leaves room for slow links and relays.
+const DefaultHandshakeTimeout = 30 * time.Second
+
 // Config is one side's view of a handshake.
 type Config struct {
 	// Code is the code as typed, e.g. "7-guitarist-revenge". The PAKE gets
@@ -49,6 +59,17 @@ type Config struct {
 	// CipherChaChaPoly to ask for one; Handshake fails if the peer's offer
 	// leads elsewhere.
 	ForceCipher string
+	// HandshakeTimeout bounds the whole handshake, however the peer paces
+	// its bytes; 0 means DefaultHandshakeTimeout. It ends the handshake
+	// with ErrHandshakeTimeout.
+	HandshakeTimeout time.Duration
+}
+
+func (cfg *Config) handshakeTimeout() time.Duration {
+	if cfg.HandshakeTimeout <= 0 {
+		return DefaultHandshakeTimeout
+	}
+	return cfg.HandshakeTimeout
 }
 
 // readBufferSize is large (16 full frames) so that one read system call
@@ -61,7 +82,8 @@ const readBufferSize = 1 << 20
 // secure channel. It stops when ctx ends: rw's deadline is set in the past if
 // it has SetDeadline (net.Conn), else rw is closed if it is an io.Closer. On
 // error, the caller still owns rw and should close it. A wrong code returns
-// an error matching ErrWrongCode on both sides. ctx bounds only the
+// an error matching ErrWrongCode on both sides; one that does not finish
+// within cfg.HandshakeTimeout, ErrHandshakeTimeout. ctx bounds only the
 // handshake: once it returns, use deadlines on rw (or Close) to bound I/O.
 // Bytes the peer sent after the handshake are kept for the Conn.
 func Handshake(ctx context.Context, rw io.ReadWriter, cfg Config) (*Conn, error) {
@@ -74,6 +96,9 @@ func Handshake(ctx context.Context, rw io.ReadWriter, cfg Config) (*Conn, error)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("secure: handshake: %w", err)
 	}
+	timeout := cfg.handshakeTimeout()
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w (%v)", ErrHandshakeTimeout, timeout))
+	defer cancel()
 	stop := interruptOnDone(ctx, rw)
 	h := &handshake{cfg: cfg, rw: rw, br: bufio.NewReaderSize(withRawReads(rw), readBufferSize)}
 	var err error
