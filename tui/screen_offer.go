@@ -67,7 +67,13 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s.answer(false)
 		case "enter":
 			return s.answer(s.accept)
-		case "left", "right", "tab", "shift+tab":
+		case "left": // Accept is the left button
+			s.accept = true
+			return s, nil
+		case "right":
+			s.accept = false
+			return s, nil
+		case "tab", "shift+tab": // two buttons: cycling either way toggles
 			s.accept = !s.accept
 			return s, nil
 		}
