@@ -99,6 +99,14 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
+		// A terminal rewraps and scrolls what is on it when it is resized,
+		// so the renderer, which redraws by moving up the lines it drew,
+		// would leave stale copies of the view above the new one: clear
+		// the screen when the size changes (not on the first size).
+		var clear tea.Cmd
+		if m.width > 0 && m.height > 0 && (msg.Width != m.width || msg.Height != m.height) {
+			clear = tea.ClearScreen
+		}
 		m.width, m.height = msg.Width, msg.Height
 		// Screens kept aside learn the size too, for when they come back.
 		if _, onWait := m.screen.(waitScreen); !onWait {
@@ -110,7 +118,8 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p := ps.(progressScreen)
 			m.progress = &p
 		}
-		return m.forward(msg)
+		next, cmd := m.forward(msg)
+		return next, tea.Batch(clear, cmd)
 
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
@@ -282,11 +291,17 @@ func (m model) summary(err error) summary {
 	return s
 }
 
+// View is the live screen. Once closed it is empty: the summary is printed
+// after the program ends (finalText), so that it is never cut to the
+// window's height and no stale frame stays above it.
 func (m model) View() string {
+	if m.closed {
+		return ""
+	}
 	st := m.cfg.st
 	var b strings.Builder
 	b.WriteString(m.screen.View())
-	if m.cancelling && !m.closed {
+	if m.cancelling {
 		b.WriteString("\n\n")
 		if m.quitting {
 			b.WriteString(st.warn.Render("stopped before the transfer ended"))
@@ -294,12 +309,42 @@ func (m model) View() string {
 			b.WriteString(st.warn.Render("cancelling… (ctrl+c again to quit now)"))
 		}
 	}
-	// Wrap anything still too wide rather than let the terminal cut it.
-	width := m.width
+	return fitWindow(st, b.String(), m.width, m.height) + "\n"
+}
+
+// finalText is the summary or the error, for after the program has ended.
+// It fits the window's width; its height is not limited.
+func (m model) finalText() string {
+	if !m.closed {
+		return ""
+	}
+	return fitWindow(m.cfg.st, m.screen.View(), m.width, 0) + "\n"
+}
+
+// fitWindow lays out a screen in the window: with the app's margins,
+// wrapped to the width and cut where a line is still too wide, and, when
+// height > 0, in fewer lines than height (the trailing newline takes one):
+// blank lines go first, then lines from the top. A line wider than the
+// window or a view taller than it would make the terminal wrap or scroll
+// what the renderer thinks it drew, leaving stale copies behind.
+func fitWindow(st styles, view string, width, height int) string {
 	if width <= 0 {
 		width = 80
 	}
-	return trimLines(st.app.Width(min(width, 100)).Render(b.String())) + "\n"
+	lines := strings.Split(trimLines(st.app.Width(min(width, 100)).MaxWidth(width).Render(view)), "\n")
+	if height <= 0 || len(lines) < height {
+		return strings.Join(lines, "\n")
+	}
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if l != "" {
+			kept = append(kept, l)
+		}
+	}
+	if extra := len(kept) - (height - 1); extra > 0 {
+		kept = kept[extra:]
+	}
+	return strings.Join(kept, "\n")
 }
 
 // trimLines drops the spaces lipgloss pads lines with: they only make

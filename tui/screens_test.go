@@ -150,7 +150,7 @@ func closeAndView(t *testing.T, tm *teatest.TestModel, err error) string {
 	if !fm.closed {
 		t.Fatal("closeMsg did not close the model")
 	}
-	return fm.View()
+	return fm.finalText()
 }
 
 func TestGoldenSummarySender(t *testing.T) {

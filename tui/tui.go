@@ -108,6 +108,7 @@ func (v *tuiView) Close(err error) {
 		v.prog.Send(closeMsg{err: err})
 		<-v.done
 		if v.final.closed {
+			fmt.Fprint(v.opts.Out, v.final.finalText())
 			return
 		}
 		// The program ended before it could show the end (a second Ctrl-C,
