@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/bob-p2p/bob/transfer"
 	tea "github.com/charmbracelet/bubbletea"
@@ -28,6 +29,9 @@ type (
 	closeMsg struct{ err error }
 	// interruptMsg is SIGINT or SIGTERM, treated like Ctrl-C.
 	interruptMsg struct{}
+	// tickMsg comes every second, so that a view with no events still
+	// shows time passing (a stalled transfer).
+	tickMsg struct{}
 )
 
 type acceptReply struct {
@@ -40,11 +44,28 @@ type config struct {
 	opts    Options
 	st      styles
 	r       *lipgloss.Renderer
-	animate bool // spinners tick; off in golden tests so frames are fixed
+	animate bool             // spinners tick; off in golden tests so frames are fixed
+	now     func() time.Time // the clock; tests move their own
+	stop    <-chan struct{}  // closed when the program has ended; ends a pending tick
 }
 
 func newConfig(opts Options, r *lipgloss.Renderer, animate bool) *config {
-	return &config{opts: opts, st: newStyles(r), r: r, animate: animate}
+	return &config{opts: opts, st: newStyles(r), r: r, animate: animate, now: time.Now}
+}
+
+// tick sends a tickMsg in a second, or nothing if the program ends first.
+func (c *config) tick() tea.Cmd {
+	stop := c.stop
+	return func() tea.Msg {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return tickMsg{}
+		case <-stop:
+			return nil
+		}
+	}
 }
 
 // contentWidth is the width screens lay out for: the window less the
@@ -86,7 +107,7 @@ func newModel(cfg *config) model {
 	return m
 }
 
-func (m model) Init() tea.Cmd { return m.screen.Init() }
+func (m model) Init() tea.Cmd { return tea.Batch(m.screen.Init(), m.cfg.tick()) }
 
 func (m model) show(s tea.Model) (model, tea.Cmd) {
 	m.screen = s
@@ -132,6 +153,16 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case interruptMsg:
 		return m.interrupt()
+
+	case tickMsg:
+		if m.progress != nil {
+			p := m.progress.at(m.cfg.now())
+			m.progress = &p
+			if _, onProgress := m.screen.(progressScreen); onProgress {
+				m.screen = p
+			}
+		}
+		return m, m.cfg.tick()
 
 	case eventMsg:
 		return m.event(msg.event)

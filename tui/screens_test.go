@@ -31,6 +31,10 @@ func testOptions(role Role) Options {
 func startModel(t *testing.T, opts Options, width, height int) *teatest.TestModel {
 	t.Helper()
 	cfg := newConfig(opts, lipgloss.NewRenderer(io.Discard), false)
+	cfg.now = newFakeClock().now // no time passes: nothing stalls
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // ends the pending tick
+	cfg.stop = stop
 	return teatest.NewTestModel(t, newModel(cfg), teatest.WithInitialTermSize(width, height))
 }
 
