@@ -175,7 +175,8 @@ func formatElapsed(d time.Duration) string {
 	return formatDuration(d)
 }
 
-// size is a byte count for people: "12 MB".
+// size is a byte count for people: "12 MB". Sizes and speeds are in SI
+// units (powers of 1000) everywhere bob shows them.
 func size(n int64) string {
 	if n < 0 {
 		return "unknown size"
