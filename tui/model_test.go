@@ -93,10 +93,10 @@ func TestOfferScrolls(t *testing.T) {
 	tm.Send(offerMsg{offer: sampleOffer(30), reply: make(chan acceptReply, 1)})
 	tm.Send(tea.KeyMsg{Type: tea.KeyPgDown})
 	_, view := stopModel(t, tm)
-	if strings.Contains(view, "photo-01.jpg") || !strings.Contains(view, "photo-08.jpg") {
+	if strings.Contains(view, "photo-01.jpg") || !strings.Contains(view, "photo-12.jpg") {
 		t.Fatalf("page down did not scroll the list:\n%s", view)
 	}
-	if !strings.Contains(view, "entries 9–16 of 31") {
+	if !strings.Contains(view, "entries 13–24 of 31") {
 		t.Fatalf("the scroll position is not shown:\n%s", view)
 	}
 }
