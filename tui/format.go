@@ -84,6 +84,60 @@ func (s *speedMeter) observe(moved int64, elapsed time.Duration) float64 {
 	return s.rate
 }
 
+// decayed is the speed to show when no event has come for quiet: events
+// arrive several times a second while data moves, so a longer silence is
+// time with no data, and the speed falls toward zero as it would had an
+// event said so. A shorter gap keeps the last speed, so it does not flicker.
+func (s *speedMeter) decayed(quiet time.Duration) float64 {
+	if quiet <= time.Second {
+		return s.rate
+	}
+	return ewma(s.rate, 0, quiet, speedHalfLife)
+}
+
+// stallAfter is how long without new data before a transfer is said to
+// be stalled rather than slow.
+const stallAfter = 3 * time.Second
+
+// stallWatch notes when data last moved, by the view's clock.
+type stallWatch struct {
+	seen     bool
+	lastDone int64
+	lastData time.Time // when Done last grew
+	lastSeen time.Time // when the last progress event came
+}
+
+// observe records a progress event's Done at now.
+func (w *stallWatch) observe(done int64, now time.Time) {
+	if !w.seen || done > w.lastDone {
+		w.lastData = now
+	}
+	w.seen, w.lastDone, w.lastSeen = true, done, now
+}
+
+// quiet is how long no progress event has come.
+func (w *stallWatch) quiet(now time.Time) time.Duration {
+	if !w.seen {
+		return 0
+	}
+	return now.Sub(w.lastSeen)
+}
+
+// stalled says how long no data has moved, once that is stallAfter or
+// more.
+func (w *stallWatch) stalled(now time.Time) (time.Duration, bool) {
+	if !w.seen {
+		return 0, false
+	}
+	d := now.Sub(w.lastData)
+	return d, d >= stallAfter
+}
+
+// stalledNote says that no data has moved for d.
+func stalledNote(d time.Duration) string {
+	return "stalled, waiting for data (" + formatDuration(d) + ")"
+}
+
 // averageRate is bytes per second over the whole of elapsed.
 func averageRate(bytes int64, elapsed time.Duration) float64 {
 	if elapsed <= 0 || bytes <= 0 {
@@ -121,7 +175,8 @@ func formatElapsed(d time.Duration) string {
 	return formatDuration(d)
 }
 
-// size is a byte count for people: "12 MB".
+// size is a byte count for people: "12 MB". Sizes and speeds are in SI
+// units (powers of 1000) everywhere bob shows them.
 func size(n int64) string {
 	if n < 0 {
 		return "unknown size"

@@ -167,3 +167,26 @@ func TestWrapCommand(t *testing.T) {
 		t.Errorf("wrapping lost words: %q", lines)
 	}
 }
+
+// TestUnitsAreSI: every size and speed the views show is in SI units
+// (powers of 1000), as in the rest of bob's output: the offer says 21 MB,
+// never 20 MiB.
+func TestUnitsAreSI(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{size(20 << 20), "21 MB"},
+		{size(5 << 20), "5.2 MB"},
+		{size(999), "999 B"},
+		{size(1_000), "1.0 kB"},
+		{size(2_100_000_000), "2.1 GB"},
+		{rate(648_000_000), "648 MB/s"},
+		{plainRate(1 << 10), "1.0 kB/s"},
+		{offerWhat(transfer.OfferReceived{Files: 2, TotalBytes: 20 << 20}), "2 files (21 MB)"},
+		{changedEntry(transfer.Changed{Path: "a", Sent: 1 << 20, Now: 2 << 20}), "a (1.0 MB offered, 2.1 MB now)"},
+	} {
+		if c.got != c.want || strings.Contains(c.got, "iB") {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/bob-p2p/bob/transfer"
 	tea "github.com/charmbracelet/bubbletea"
@@ -28,6 +29,9 @@ type (
 	closeMsg struct{ err error }
 	// interruptMsg is SIGINT or SIGTERM, treated like Ctrl-C.
 	interruptMsg struct{}
+	// tickMsg comes every second, so that a view with no events still
+	// shows time passing (a stalled transfer).
+	tickMsg struct{}
 )
 
 type acceptReply struct {
@@ -40,11 +44,28 @@ type config struct {
 	opts    Options
 	st      styles
 	r       *lipgloss.Renderer
-	animate bool // spinners tick; off in golden tests so frames are fixed
+	animate bool             // spinners tick; off in golden tests so frames are fixed
+	now     func() time.Time // the clock; tests move their own
+	stop    <-chan struct{}  // closed when the program has ended; ends a pending tick
 }
 
 func newConfig(opts Options, r *lipgloss.Renderer, animate bool) *config {
-	return &config{opts: opts, st: newStyles(r), r: r, animate: animate}
+	return &config{opts: opts, st: newStyles(r), r: r, animate: animate, now: time.Now}
+}
+
+// tick sends a tickMsg in a second, or nothing if the program ends first.
+func (c *config) tick() tea.Cmd {
+	stop := c.stop
+	return func() tea.Msg {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return tickMsg{}
+		case <-stop:
+			return nil
+		}
+	}
 }
 
 // contentWidth is the width screens lay out for: the window less the
@@ -86,7 +107,7 @@ func newModel(cfg *config) model {
 	return m
 }
 
-func (m model) Init() tea.Cmd { return m.screen.Init() }
+func (m model) Init() tea.Cmd { return tea.Batch(m.screen.Init(), m.cfg.tick()) }
 
 func (m model) show(s tea.Model) (model, tea.Cmd) {
 	m.screen = s
@@ -99,6 +120,14 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
+		// A terminal rewraps and scrolls what is on it when it is resized,
+		// so the renderer, which redraws by moving up the lines it drew,
+		// would leave stale copies of the view above the new one: clear
+		// the screen when the size changes (not on the first size).
+		var clear tea.Cmd
+		if m.width > 0 && m.height > 0 && (msg.Width != m.width || msg.Height != m.height) {
+			clear = tea.ClearScreen
+		}
 		m.width, m.height = msg.Width, msg.Height
 		// Screens kept aside learn the size too, for when they come back.
 		if _, onWait := m.screen.(waitScreen); !onWait {
@@ -110,7 +139,8 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p := ps.(progressScreen)
 			m.progress = &p
 		}
-		return m.forward(msg)
+		next, cmd := m.forward(msg)
+		return next, tea.Batch(clear, cmd)
 
 	case tea.KeyMsg:
 		if msg.String() == "ctrl+c" {
@@ -123,6 +153,16 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case interruptMsg:
 		return m.interrupt()
+
+	case tickMsg:
+		if m.progress != nil {
+			p := m.progress.at(m.cfg.now())
+			m.progress = &p
+			if _, onProgress := m.screen.(progressScreen); onProgress {
+				m.screen = p
+			}
+		}
+		return m, m.cfg.tick()
 
 	case eventMsg:
 		return m.event(msg.event)
@@ -282,11 +322,17 @@ func (m model) summary(err error) summary {
 	return s
 }
 
+// View is the live screen. Once closed it is empty: the summary is printed
+// after the program ends (finalText), so that it is never cut to the
+// window's height and no stale frame stays above it.
 func (m model) View() string {
+	if m.closed {
+		return ""
+	}
 	st := m.cfg.st
 	var b strings.Builder
 	b.WriteString(m.screen.View())
-	if m.cancelling && !m.closed {
+	if m.cancelling {
 		b.WriteString("\n\n")
 		if m.quitting {
 			b.WriteString(st.warn.Render("stopped before the transfer ended"))
@@ -294,12 +340,42 @@ func (m model) View() string {
 			b.WriteString(st.warn.Render("cancelling… (ctrl+c again to quit now)"))
 		}
 	}
-	// Wrap anything still too wide rather than let the terminal cut it.
-	width := m.width
+	return fitWindow(st, b.String(), m.width, m.height) + "\n"
+}
+
+// finalText is the summary or the error, for after the program has ended.
+// It fits the window's width; its height is not limited.
+func (m model) finalText() string {
+	if !m.closed {
+		return ""
+	}
+	return fitWindow(m.cfg.st, m.screen.View(), m.width, 0) + "\n"
+}
+
+// fitWindow lays out a screen in the window: with the app's margins,
+// wrapped to the width and cut where a line is still too wide, and, when
+// height > 0, in fewer lines than height (the trailing newline takes one):
+// blank lines go first, then lines from the top. A line wider than the
+// window or a view taller than it would make the terminal wrap or scroll
+// what the renderer thinks it drew, leaving stale copies behind.
+func fitWindow(st styles, view string, width, height int) string {
 	if width <= 0 {
 		width = 80
 	}
-	return trimLines(st.app.Width(min(width, 100)).Render(b.String())) + "\n"
+	lines := strings.Split(trimLines(st.app.Width(min(width, 100)).MaxWidth(width).Render(view)), "\n")
+	if height <= 0 || len(lines) < height {
+		return strings.Join(lines, "\n")
+	}
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if l != "" {
+			kept = append(kept, l)
+		}
+	}
+	if extra := len(kept) - (height - 1); extra > 0 {
+		kept = kept[extra:]
+	}
+	return strings.Join(kept, "\n")
 }
 
 // trimLines drops the spaces lipgloss pads lines with: they only make

@@ -34,7 +34,15 @@ func TestAcceptPrompt(t *testing.T) {
 		{"n declines", []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("n")}}, false},
 		{"esc declines", []tea.KeyMsg{{Type: tea.KeyEsc}}, false},
 		{"enter takes the highlighted Decline", []tea.KeyMsg{{Type: tea.KeyEnter}}, false},
-		{"right then enter accepts", []tea.KeyMsg{{Type: tea.KeyRight}, {Type: tea.KeyEnter}}, true},
+		{"left then enter accepts", []tea.KeyMsg{{Type: tea.KeyLeft}, {Type: tea.KeyEnter}}, true},
+		{"left twice stays on Accept", []tea.KeyMsg{{Type: tea.KeyLeft}, {Type: tea.KeyLeft}, {Type: tea.KeyEnter}}, true},
+		{"right stays on Decline", []tea.KeyMsg{{Type: tea.KeyRight}, {Type: tea.KeyEnter}}, false},
+		{"left, right twice ends on Decline", []tea.KeyMsg{{Type: tea.KeyLeft}, {Type: tea.KeyRight}, {Type: tea.KeyRight}, {Type: tea.KeyEnter}}, false},
+		{"tab cycles to Accept", []tea.KeyMsg{{Type: tea.KeyTab}, {Type: tea.KeyEnter}}, true},
+		{"tab twice cycles back to Decline", []tea.KeyMsg{{Type: tea.KeyTab}, {Type: tea.KeyTab}, {Type: tea.KeyEnter}}, false},
+		{"shift+tab cycles", []tea.KeyMsg{{Type: tea.KeyShiftTab}, {Type: tea.KeyEnter}}, true},
+		{"y accepts wherever the highlight is", []tea.KeyMsg{{Type: tea.KeyRight}, {Type: tea.KeyRunes, Runes: []rune("y")}}, true},
+		{"n declines wherever the highlight is", []tea.KeyMsg{{Type: tea.KeyLeft}, {Type: tea.KeyRunes, Runes: []rune("n")}}, false},
 		{"scrolling does not answer", []tea.KeyMsg{{Type: tea.KeyDown}, {Type: tea.KeyPgDown}, {Type: tea.KeyRunes, Runes: []rune("y")}}, true},
 	}
 	for _, c := range cases {
@@ -85,10 +93,10 @@ func TestOfferScrolls(t *testing.T) {
 	tm.Send(offerMsg{offer: sampleOffer(30), reply: make(chan acceptReply, 1)})
 	tm.Send(tea.KeyMsg{Type: tea.KeyPgDown})
 	_, view := stopModel(t, tm)
-	if strings.Contains(view, "photo-01.jpg") || !strings.Contains(view, "photo-08.jpg") {
+	if strings.Contains(view, "photo-01.jpg") || !strings.Contains(view, "photo-12.jpg") {
 		t.Fatalf("page down did not scroll the list:\n%s", view)
 	}
-	if !strings.Contains(view, "entries 9–16 of 31") {
+	if !strings.Contains(view, "entries 13–24 of 31") {
 		t.Fatalf("the scroll position is not shown:\n%s", view)
 	}
 }

@@ -34,12 +34,22 @@ type plainView struct {
 	lastPrint  time.Time
 	lastFile   int
 	meter      speedMeter
+	watch      stallWatch
+	last       transfer.Progress
+	stallSaid  bool // the current stall was reported
+	finished   bool // Done came: waiting now is not a stall
 	closed     bool
+
+	stop    chan struct{} // closed by Close: ends watchStalls
+	watcher sync.WaitGroup
 }
 
 // NewPlain returns a view for pipes, CI logs and --plain.
 func NewPlain(opts Options) View {
-	return newPlain(opts, time.Now)
+	v := newPlain(opts, time.Now)
+	v.watcher.Add(1)
+	go v.watchStalls(time.Second)
+	return v
 }
 
 func newPlain(opts Options, now func() time.Time) *plainView {
@@ -47,7 +57,39 @@ func newPlain(opts Options, now func() time.Time) *plainView {
 	if out == nil {
 		out = os.Stderr
 	}
-	return &plainView{opts: opts, out: out, now: now}
+	return &plainView{opts: opts, out: out, now: now, stop: make(chan struct{})}
+}
+
+// watchStalls checks every interval, until Close, whether data stopped
+// moving: with no events nothing else would print.
+func (v *plainView) watchStalls(interval time.Duration) {
+	defer v.watcher.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			v.checkStall()
+		case <-v.stop:
+			return
+		}
+	}
+}
+
+// checkStall prints one line when no data has moved for stallAfter.
+func (v *plainView) checkStall() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || v.finished || v.stallSaid {
+		return
+	}
+	if v.last.Total > 0 && v.last.Done >= v.last.Total {
+		return // all there: what follows is not waiting for data
+	}
+	if d, stalled := v.watch.stalled(v.now()); stalled {
+		v.stallSaid = true
+		v.printf("%s\n", stalledNote(d))
+	}
 }
 
 func (v *plainView) printf(format string, args ...any) {
@@ -119,6 +161,7 @@ func (v *plainView) Event(e transfer.Event) {
 	case transfer.Changed:
 		v.printf("warning: %s\n", changedLine(e))
 	case transfer.Done:
+		v.finished = true
 		v.done(e)
 	}
 }
@@ -148,12 +191,20 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 
 func (v *plainView) progress(p transfer.Progress) {
 	speed := v.meter.observe(p.Done-p.Resumed, p.Elapsed)
+	now := v.now()
+	moved := !v.watch.seen || p.Done > v.last.Done
+	v.watch.observe(p.Done, now)
+	v.last = p
+	// After a stall was reported, the first data says at once that it moves.
+	resumed := v.stallSaid && moved
+	if moved {
+		v.stallSaid = false
+	}
 	if p.FileIndex == 0 {
 		return // before the first file: "accepted; resuming (…)" said it all
 	}
-	now := v.now()
 	newFile := p.FileIndex != v.lastFile
-	if !newFile && !v.lastPrint.IsZero() && now.Sub(v.lastPrint) < plainProgressEvery {
+	if !newFile && !resumed && !v.lastPrint.IsZero() && now.Sub(v.lastPrint) < plainProgressEvery {
 		return
 	}
 	v.lastPrint, v.lastFile = now, p.FileIndex
@@ -292,12 +343,14 @@ func (v *plainView) newline() {
 }
 
 func (v *plainView) Close(err error) {
+	defer v.watcher.Wait() // runs after mu is released: watchStalls may wait for it
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
 		return
 	}
 	v.closed = true
+	close(v.stop)
 	if err != nil {
 		w := v.out
 		if v.opts.ErrOut != nil {

@@ -25,7 +25,7 @@ const maxCandidates = 8
 
 // PromptCode asks for the code with a text input, so it never has to appear
 // in the process list. Tab completes the word being typed with complete
-// (which gets the word's prefix); enter returns the code as typed, trimmed.
+// (which gets only that word's prefix, as codes.Complete takes it); enter returns the code as typed, trimmed.
 // Ctrl-C or esc returns ErrCancelled; the end of ctx returns ctx.Err().
 func PromptCode(ctx context.Context, in io.Reader, out io.Writer, complete func(prefix string) []string) (string, error) {
 	if in == nil {

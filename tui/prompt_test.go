@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bob-p2p/bob/internal/codes"
 	"github.com/charmbracelet/lipgloss"
 	"go.uber.org/goleak"
 
@@ -30,6 +32,12 @@ func completeWords(prefix string) []string {
 // would send them.
 func typeCode(t *testing.T, ctx context.Context, keys ...string) (string, error) {
 	t.Helper()
+	return typeCodeWith(t, ctx, completeWords, keys...)
+}
+
+// typeCodeWith is typeCode with the given completer.
+func typeCodeWith(t *testing.T, ctx context.Context, complete func(string) []string, keys ...string) (string, error) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	out := &syncBuffer{}
@@ -39,7 +47,7 @@ func typeCode(t *testing.T, ctx context.Context, keys ...string) (string, error)
 	}
 	res := make(chan result, 1)
 	go func() {
-		code, err := PromptCode(ctx, pr, out, completeWords)
+		code, err := PromptCode(ctx, pr, out, complete)
 		res <- result{code, err}
 	}()
 	waitFor(t, out, "code: ")
@@ -70,6 +78,34 @@ func TestPromptCodeCompletes(t *testing.T) {
 	code, err = typeCode(t, context.Background(), "  7-guitarist-revenge ", "\r")
 	if err != nil || code != "7-guitarist-revenge" {
 		t.Fatalf("typed code = %q, %v; want it trimmed", code, err)
+	}
+}
+
+// TestPromptRealCompleter uses the completer bob recv passes, not a
+// stand-in: the prompt gives it the word under the cursor, not the code.
+func TestPromptRealCompleter(t *testing.T) {
+	defer goleak.VerifyNone(t, teatestSignalWatcher)
+	code, err := typeCodeWith(t, context.Background(), codes.Complete, "1-marat", "\t", "revenu", "\t", "\r")
+	if err != nil || code != "1-marathon-revenue" {
+		t.Fatalf("1-marat<TAB>revenu<TAB><ENTER> = %q, %v; want 1-marathon-revenue", code, err)
+	}
+
+	m := newPromptModel(newStyles(lipgloss.NewRenderer(io.Discard)), codes.Complete)
+	m = promptKeys(m, runes("1-marb"), tab)
+	if m.input.Value() != "1-marbl" || !slices.Equal(m.candidates, []string{"marbled", "marbles", "marbling"}) {
+		t.Fatalf("1-marb<TAB> = %q, candidates %q; want 1-marbl and the three marbl… words\n%s", m.input.Value(), m.candidates, m.View())
+	}
+	for _, typed := range []string{"1-mar", "1-s", "1 S"} {
+		m = newPromptModel(newStyles(lipgloss.NewRenderer(io.Discard)), codes.Complete)
+		m = promptKeys(m, runes(typed), tab)
+		if len(m.candidates) < 2 || strings.Contains(m.View(), "no word starts") {
+			t.Errorf("%s<TAB> found no word:\n%s", typed, m.View())
+		}
+	}
+	m = newPromptModel(newStyles(lipgloss.NewRenderer(io.Discard)), codes.Complete)
+	m = promptKeys(m, runes("1-marathon-xq"), tab)
+	if !strings.Contains(m.View(), "no word starts with xq") {
+		t.Errorf("an unknown prefix did not say so:\n%s", m.View())
 	}
 }
 

@@ -22,9 +22,6 @@ type offerScreen struct {
 	answered      bool
 }
 
-// offerChrome is how many lines the offer screen needs besides the list.
-const offerChrome = 16
-
 func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
 	s := offerScreen{cfg: cfg, offer: o}
 	lines := make([]string, len(o.Entries))
@@ -38,13 +35,27 @@ func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) of
 
 func (s offerScreen) resize(width, height int) offerScreen {
 	s.width, s.height = width, height
-	h := len(s.offer.Entries)
-	if height > 0 {
-		h = min(h, max(3, height-offerChrome))
-	} else {
-		h = min(h, 10)
-	}
+	h := min(len(s.offer.Entries), 10)
 	s.list.Width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
+	if height > 0 {
+		// The list gets what the rest of the screen, as wrapped to the
+		// window, leaves: the window also holds the top margin and the
+		// line after the view. When that is little, fitWindow drops the
+		// blank lines, and the list gets their room.
+		s.list.Height = 1
+		lines := strings.Split(s.cfg.r.NewStyle().Width(contentWidth(width)).Render(s.View()), "\n")
+		room := height - 2 - (len(lines) - 1)
+		if room < 3 {
+			nonBlank := 0
+			for _, l := range lines {
+				if strings.TrimSpace(l) != "" {
+					nonBlank++
+				}
+			}
+			room = height - nonBlank
+		}
+		h = min(len(s.offer.Entries), max(1, room))
+	}
 	s.list.Height = h
 	s.list.SetYOffset(s.list.YOffset) // clamp to the new height
 	return s
@@ -67,7 +78,13 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return s.answer(false)
 		case "enter":
 			return s.answer(s.accept)
-		case "left", "right", "tab", "shift+tab":
+		case "left": // Accept is the left button
+			s.accept = true
+			return s, nil
+		case "right":
+			s.accept = false
+			return s, nil
+		case "tab", "shift+tab": // two buttons: cycling either way toggles
 			s.accept = !s.accept
 			return s, nil
 		}

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer"
@@ -25,7 +26,8 @@ type progressScreen struct {
 	last      transfer.Progress
 	started   bool
 	meter     speedMeter
-	speed     float64
+	watch     stallWatch
+	now       time.Time // by cfg.now, at the last event or tick
 	filesDone int
 	lastFile  string // the last file completed, escaped
 	skipped   int    // entries the sender left out
@@ -71,13 +73,22 @@ func (s progressScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case transfer.Progress:
 			s.last = e
 			s.started = true
-			s.speed = s.meter.observe(e.Done-e.Resumed, e.Elapsed)
+			s.now = s.cfg.now()
+			s.meter.observe(e.Done-e.Resumed, e.Elapsed)
+			s.watch.observe(e.Done, s.now)
 		case transfer.FileDone:
 			s.filesDone++
 			s.lastFile = safeterm.Escape(e.Path)
 		}
 	}
 	return s, nil
+}
+
+// at is the screen as of now, for a tick: the speed decays and a stall
+// shows even when no event comes.
+func (s progressScreen) at(now time.Time) progressScreen {
+	s.now = now
+	return s
 }
 
 func (s progressScreen) heading() string {
@@ -121,15 +132,20 @@ func (s progressScreen) View() string {
 		lines = append(lines, st.label.Render(where)+safeterm.Escape(p.File))
 	}
 
-	var stats []string
-	if unknown || (!s.started && p.Total == 0) { // no "0 B of 0 B" before the first progress
-		stats = append(stats, rate(s.speed))
-	} else {
-		stats = append(stats, size(p.Done)+" of "+size(p.Total), rate(s.speed))
-		if left, ok := eta(p.Total-p.Done, s.speed); ok && s.started {
-			stats = append(stats, formatDuration(left)+" left")
-		}
+	speed := s.meter.decayed(s.watch.quiet(s.now))
+	speedAndETA := []string{rate(speed)}
+	if left, ok := eta(p.Total-p.Done, speed); ok && s.started && !unknown {
+		speedAndETA = append(speedAndETA, formatDuration(left)+" left")
 	}
+	complete := p.Total > 0 && p.Done >= p.Total
+	if d, stalled := s.watch.stalled(s.now); stalled && !complete {
+		speedAndETA = []string{st.warn.Render(stalledNote(d))}
+	}
+	var stats []string
+	if !unknown && (s.started || p.Total != 0) { // no "0 B of 0 B" before the first progress
+		stats = append(stats, size(p.Done)+" of "+size(p.Total))
+	}
+	stats = append(stats, speedAndETA...)
 	lines = append(lines, strings.Join(stats, " · "))
 
 	var extra []string

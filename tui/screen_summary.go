@@ -65,7 +65,11 @@ func (s summaryScreen) View() string {
 	case s.sum.offer != nil && s.sum.offer.IsText:
 		lines = append(lines, st.ok.Render("✓")+fmt.Sprintf(" %s a text message", verb))
 	default:
-		line := fmt.Sprintf(" %s %s (%s) in %s", verb, plural(d.Files, "file", "files"), size(d.Bytes), formatElapsed(d.Elapsed))
+		what := plural(d.Files, "file", "files")
+		if s.sum.offer != nil && s.sum.offer.IsStream { // its one entry is no file to the person
+			what = "a stream"
+		}
+		line := fmt.Sprintf(" %s %s (%s) in %s", verb, what, size(d.Bytes), formatElapsed(d.Elapsed))
 		if moved := d.Bytes - d.Resumed; moved > 0 { // resumed bytes did not cross
 			line += " · " + rate(averageRate(moved, d.Elapsed)) + " average"
 		}

@@ -202,9 +202,14 @@ func (s waitScreen) View() string {
 	}
 	bottom = append(bottom, "", st.dim.Render(st.key.Render("ctrl+c")+" cancel"))
 
+	// Without room for the box, the code stands on its own line. The
+	// window also holds the top margin and the line after the view.
+	if s.code != "" && s.height > 0 && lineCount(top)+lineCount(bottom)+2 > s.height {
+		top[2] = st.code.Render(s.code)
+	}
 	if s.qr != "" {
 		qrLines := strings.Count(s.qr, "\n") + 1
-		need := len(top) + 1 + qrLines + len(bottom) + 1 // +1: the top margin
+		need := lineCount(top) + 1 + qrLines + lineCount(bottom) + 2 // +2: the top margin, the line after
 		switch {
 		case lipgloss.Width(s.qr) > cw:
 			top = append(top, "", st.dim.Render("(widen the window to see the QR code)"))
@@ -215,4 +220,13 @@ func (s waitScreen) View() string {
 		}
 	}
 	return strings.Join(append(top, bottom...), "\n")
+}
+
+// lineCount is how many lines parts take once joined.
+func lineCount(parts []string) int {
+	n := 0
+	for _, p := range parts {
+		n += strings.Count(p, "\n") + 1
+	}
+	return n
 }

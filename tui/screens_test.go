@@ -31,6 +31,10 @@ func testOptions(role Role) Options {
 func startModel(t *testing.T, opts Options, width, height int) *teatest.TestModel {
 	t.Helper()
 	cfg := newConfig(opts, lipgloss.NewRenderer(io.Discard), false)
+	cfg.now = newFakeClock().now // no time passes: nothing stalls
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // ends the pending tick
+	cfg.stop = stop
 	return teatest.NewTestModel(t, newModel(cfg), teatest.WithInitialTermSize(width, height))
 }
 
@@ -150,7 +154,7 @@ func closeAndView(t *testing.T, tm *teatest.TestModel, err error) string {
 	if !fm.closed {
 		t.Fatal("closeMsg did not close the model")
 	}
-	return fm.View()
+	return fm.finalText()
 }
 
 func TestGoldenSummarySender(t *testing.T) {
@@ -218,5 +222,42 @@ func TestOfferOfTextListsNoEntry(t *testing.T) {
 	view := newOfferScreen(cfg, o, 80, 24).View()
 	if !strings.Contains(view, "a text message (11 B)") || strings.Count(view, "(11 B)") != 1 {
 		t.Errorf("text offer shows an entry list:\n%s", view)
+	}
+}
+
+// TestStreamIsAStream: both sides call a stream "a stream", in the offer
+// and at the end, never "1 file".
+func TestStreamIsAStream(t *testing.T) {
+	stream := transfer.OfferReceived{IsStream: true, Files: 1, TotalBytes: -1, Entries: []transfer.OfferEntry{{Size: -1}}}
+	done := transfer.Done{Files: 1, Bytes: 9_000_000, WireBytes: 9_000_000, Elapsed: 2 * time.Second, OutDir: "/tmp/in"}
+	for _, role := range []Role{Sending, Receiving} {
+		var first transfer.Event = stream
+		verb := "Received"
+		if role == Sending {
+			first, verb = transfer.OfferSent(stream), "Sent"
+		}
+		tm := startModel(t, testOptions(role), 80, 24)
+		if role == Receiving {
+			tm.Send(offerMsg{offer: stream, reply: make(chan acceptReply, 1)})
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+		}
+		sendAll(tm, first, transfer.Accepted{}, transfer.Progress{Done: 9_000_000, Total: -1, Elapsed: time.Second}, done)
+		view := closeAndView(t, tm, nil)
+		if !strings.Contains(view, "✓ "+verb+" a stream (9.0 MB) in 2.0s") || strings.Contains(view, "1 file") {
+			t.Errorf("%s summary of a stream:\n%s", verb, view)
+		}
+
+		var out strings.Builder
+		v := newPlain(Options{Role: role, Out: &out}, newFakeClock().now)
+		v.Event(first)
+		v.Event(done)
+		v.Close(nil)
+		if !strings.Contains(out.String(), "a stream") || strings.Contains(out.String(), "1 file") {
+			t.Errorf("plain %s:\n%s", verb, out.String())
+		}
+	}
+	cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+	if view := newOfferScreen(cfg, stream, 80, 24).View(); !strings.Contains(view, "The sender offers a stream") || strings.Contains(view, "1 file") {
+		t.Errorf("offer of a stream:\n%s", view)
 	}
 }

@@ -39,8 +39,10 @@ func newTUI(opts Options, animate bool) *tuiView {
 	}
 	opts.Out = out
 	r := lipgloss.NewRenderer(out)
-	m := newModel(newConfig(opts, r, animate))
 	v := &tuiView{opts: opts, done: make(chan struct{})}
+	cfg := newConfig(opts, r, animate)
+	cfg.stop = v.done
+	m := newModel(cfg)
 	v.prog = tea.NewProgram(m,
 		tea.WithInput(opts.In),
 		tea.WithOutput(out),
@@ -108,6 +110,7 @@ func (v *tuiView) Close(err error) {
 		v.prog.Send(closeMsg{err: err})
 		<-v.done
 		if v.final.closed {
+			fmt.Fprint(v.opts.Out, v.final.finalText())
 			return
 		}
 		// The program ended before it could show the end (a second Ctrl-C,

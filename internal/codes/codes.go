@@ -139,15 +139,17 @@ func isNameplate(s string) bool {
 	return true
 }
 
-// Complete returns the completions of a partly typed code: the last
-// dash-separated word is completed from the word list. The nameplate is not
-// completed.
+// Complete returns the completions of a partly typed code: the last word,
+// after the last dash or space, is completed from the word list and each
+// completion repeats what came before it. It takes a whole code ("7-mar")
+// or a bare word ("mar", as the code prompt passes the word under the
+// cursor). The nameplate is not completed.
 func Complete(typed string) []string {
-	i := strings.LastIndexByte(typed, '-')
-	if i < 0 {
+	i := strings.LastIndexAny(typed, "- ")
+	head, prefix := typed[:i+1], strings.ToLower(typed[i+1:])
+	if head == "" && (prefix == "" || isNameplate(prefix)) {
 		return nil
 	}
-	head, prefix := typed[:i+1], strings.ToLower(typed[i+1:])
 	words := Words()
 	start := sort.SearchStrings(words, prefix)
 	var out []string

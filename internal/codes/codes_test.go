@@ -3,6 +3,7 @@ package codes
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,16 @@ func TestComplete(t *testing.T) {
 	}
 	if len(Complete("7-zzzzzz")) != 0 {
 		t.Error("completed a prefix no word has")
+	}
+	// The code prompt passes only the word under the cursor.
+	if got := Complete("marb"); !slices.Equal(got, []string{"marbled", "marbles", "marbling"}) {
+		t.Errorf("Complete(marb) = %q, want the words starting with marb", got)
+	}
+	if got := Complete("7 reven"); !slices.Equal(got, []string{"7 revenge", "7 revenue"}) {
+		t.Errorf("Complete(7 reven) = %q: a space separates words too", got)
+	}
+	if Complete("") != nil {
+		t.Error("an empty input was completed")
 	}
 	all := Complete("7-abc-")
 	if len(all) != len(Words()) {
