@@ -73,11 +73,11 @@ func Boot(ctx context.Context, log *slog.Logger) (Config, error) {
 		return Config{}, err
 	}
 	log.Info("kernel modules loaded", "modules", strings.Join(mods, ","))
-	gw, err := configureNetwork(ctx, cfg, log)
+	hostSide, err := configureNetwork(ctx, cfg, log)
 	if err != nil {
 		return Config{}, err
 	}
-	cfg.RelayArgs = RestrictMetrics(cfg.RelayArgs, gw)
+	cfg.RelayArgs = RestrictMetrics(cfg.RelayArgs, hostSide)
 	total, avail := meminfo()
 	log.Info("appliance up", "took", time.Since(start).Round(time.Millisecond), "uptime", uptime(),
 		"mem_total_kib", total, "mem_available_kib", avail)
@@ -159,8 +159,9 @@ func finitModule(path string) error {
 // interface after its module is loaded.
 const linkWait = 10 * time.Second
 
-// configureNetwork brings the network up and returns the default gateway,
-// if any.
+// configureNetwork brings the network up and returns the host side: the
+// default gateway, or with DHCP and no gateway (qemu's restricted user
+// network names none) the DHCP server, which is then the hypervisor.
 func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) (netip.Addr, error) {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
@@ -177,6 +178,7 @@ func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) (netip.
 		return netip.Addr{}, fmt.Errorf("bringing up %s: %w", cfg.Interface, err)
 	}
 	addr, gw := cfg.Address, cfg.Gateway
+	hostSide := gw
 	how := "static"
 	if cfg.DHCP() {
 		how = "dhcp"
@@ -185,7 +187,10 @@ func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) (netip.
 			return netip.Addr{}, fmt.Errorf("configuring %s by DHCP: %w", cfg.Interface, err)
 		}
 		addr, _ = lease.Prefix()
-		gw = lease.Router
+		gw, hostSide = lease.Router, lease.Router
+		if !hostSide.IsValid() {
+			hostSide = lease.ServerID
+		}
 		log.Info("DHCP lease", "server", lease.ServerID, "lease", lease.Lease)
 	}
 	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixIPNet(addr)}); err != nil {
@@ -201,7 +206,7 @@ func configureNetwork(ctx context.Context, cfg Config, log *slog.Logger) (netip.
 		}
 	}
 	log.Info("network up", "iface", cfg.Interface, "addr", addr, "gw", gw, "by", how)
-	return gw, nil
+	return hostSide, nil
 }
 
 func waitLink(ctx context.Context, name string) (netlink.Link, error) {

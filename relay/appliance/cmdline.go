@@ -194,10 +194,10 @@ func validInterfaceName(s string) bool {
 
 // RestrictMetrics returns the relay flags with --metrics-from added when
 // they serve metrics without saying to whom: the appliance serves them only
-// to its own loopback and to gw, where a hypervisor's forwarded ports come
+// to its own loopback and to host, where a hypervisor's forwarded ports come
 // from (10.0.2.2 under qemu's user network), not to the networks the relay
 // faces. Flags that set --metrics-from themselves are left alone.
-func RestrictMetrics(args []string, gw netip.Addr) []string {
+func RestrictMetrics(args []string, host netip.Addr) []string {
 	metrics := false
 	for _, a := range args {
 		name, _, _ := strings.Cut(a, "=")
@@ -212,8 +212,8 @@ func RestrictMetrics(args []string, gw netip.Addr) []string {
 		return args
 	}
 	from := "127.0.0.0/8,::1/128"
-	if gw.IsValid() {
-		from += "," + netip.PrefixFrom(gw.Unmap(), gw.Unmap().BitLen()).String()
+	if host.IsValid() {
+		from += "," + netip.PrefixFrom(host.Unmap(), host.Unmap().BitLen()).String()
 	}
 	return append(args[:len(args):len(args)], "--metrics-from="+from)
 }
