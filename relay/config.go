@@ -36,6 +36,10 @@ type Config struct {
 	// Password, if set, makes the relay private: hellos must carry it.
 	Password string
 
+	// Cluster, if set, shares nameplates with other relay nodes (see
+	// package relay/cluster); nil runs a standalone relay.
+	Cluster Cluster
+
 	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger
 	// LogLevel, if set, is the level variable Logger's handler uses, so that

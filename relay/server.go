@@ -75,6 +75,8 @@ type conn struct {
 	counted bool       // counted in active and its per-IP bucket
 	phase   phase      // guarded by s.mu
 	once    sync.Once
+
+	fromNode bool // forwarded by another cluster node: never forwarded again
 }
 
 // close closes the connection and forgets it; it is safe to call many times
@@ -99,6 +101,9 @@ func New(cfg Config) *Server {
 		ips:   make(map[netip.Addr]*ipState),
 	}
 	s.plates.init()
+	if col, ok := cfg.Cluster.(prometheus.Collector); ok {
+		reg.MustRegister(col) // the cluster's own metrics
+	}
 	if cfg.Password != "" {
 		s.passSum = sha256.Sum256([]byte(cfg.Password))
 	}
@@ -332,9 +337,12 @@ func (s *Server) serveSender(c *conn, want string) {
 	// wait by moving this deadline to the past.
 	c.raw.SetReadDeadline(time.Now().Add(s.cfg.WaitTimeout)) //nolint:errcheck // a failed deadline fails the read
 	w := &waiter{sender: c}
+	want, code, reason := s.clusterClaim(want) // cluster: claimed here, released below
+	if code != 0 {
+		s.refuse(c, code, reason)
+		return
+	}
 	s.mu.Lock()
-	var code rendezvous.Code
-	var reason string
 	nameplate := want
 	switch {
 	case s.closing:
@@ -353,6 +361,7 @@ func (s *Server) serveSender(c *conn, want string) {
 	}
 	s.mu.Unlock()
 	if code != 0 {
+		s.clusterRelease(nameplate)
 		s.refuse(c, code, reason)
 		return
 	}
@@ -387,6 +396,7 @@ func (s *Server) serveSender(c *conn, want string) {
 	s.m.waiting.Dec()
 
 	if !pairing {
+		s.clusterRelease(nameplate)
 		var reply rendezvous.Code
 		switch {
 		case woken && closing:
@@ -426,9 +436,12 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 	w := s.plates.byName[nameplate]
 	var code rendezvous.Code
 	var reason string
+	var remote bool
 	switch {
 	case s.closing:
 		code, reason = rendezvous.CodeShuttingDown, reasonShuttingDown
+	case w == nil && s.cfg.Cluster != nil && !c.fromNode:
+		remote = true // its sender may wait on another node
 	case w == nil:
 		code, reason = rendezvous.CodeUnknownNameplate, reasonUnknownNameplate
 	case w.receiver != nil:
@@ -442,6 +455,10 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 		w.sender.raw.SetReadDeadline(aLongTimeAgo) //nolint:errcheck // a closed sender ends its wait anyway
 	}
 	s.mu.Unlock()
+	if remote {
+		s.serveRemoteReceiver(c, nameplate)
+		return
+	}
 	if code != 0 {
 		s.refuse(c, code, reason)
 	}
@@ -473,6 +490,7 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	s.mu.Lock()
 	s.plates.free(nameplate)
 	s.mu.Unlock()
+	s.clusterRelease(nameplate)
 	s.m.pairs.Dec()
 	log.Debug("pair ended", "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
 }
