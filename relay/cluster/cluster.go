@@ -18,6 +18,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,6 +75,7 @@ type Cluster struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the renew and watch loops, node handshakes
 	reset  chan struct{}  // the connection came back: restart the watch
+	openMu sync.Mutex     // held while opening the bucket
 
 	mu      sync.Mutex
 	kv      jetstream.KeyValue  // nil until the bucket is reached
@@ -204,14 +206,27 @@ func (c *Cluster) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if kv != nil {
 		return kv, nil
 	}
-	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:         c.cfg.Bucket,
-		Description:    "bob relay nameplates: key nameplate, value the owning node",
-		History:        1,
-		Replicas:       c.cfg.Replicas,
-		Storage:        jetstream.FileStorage,
-		LimitMarkerTTL: c.cfg.TTL,
-	})
+	// One opener at a time: a burst of first claims must not each ask
+	// JetStream to create the bucket.
+	c.openMu.Lock()
+	defer c.openMu.Unlock()
+	c.mu.Lock()
+	kv = c.kv
+	c.mu.Unlock()
+	if kv != nil {
+		return kv, nil
+	}
+	kv, err := c.js.KeyValue(ctx, c.cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         c.cfg.Bucket,
+			Description:    "bob relay nameplates: key nameplate, value the owning node",
+			History:        1,
+			Replicas:       c.cfg.Replicas,
+			Storage:        jetstream.FileStorage,
+			LimitMarkerTTL: c.cfg.TTL,
+		})
+	}
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("opening the nameplate bucket: %w", err))
 	}
@@ -289,12 +304,20 @@ func (c *Cluster) create(ctx context.Context, kv jetstream.KeyValue, name string
 		c.held[name] = claim{rev: rev, value: value}
 		c.seen[name] = struct{}{}
 		return nil
-	case errors.Is(err, jetstream.ErrKeyExists):
+	case errors.Is(err, jetstream.ErrKeyExists), wrongLastSequence(err):
+		// The second: the key was deleted and another node created it
+		// again between this create's two steps.
 		c.seen[name] = struct{}{}
 		return fmt.Errorf("%w (nameplate %s)", rendezvous.ErrNameplateTaken, name)
 	default:
 		return unavailable(fmt.Errorf("claiming nameplate %s: %w", name, err))
 	}
+}
+
+func wrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // owner is the node address in a key's value.
@@ -463,14 +486,15 @@ func (c *Cluster) DialOwner(ctx context.Context, nameplate string) (net.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	e, err := kv.Get(ctx, nameplate)
+	_ = kv // open: the leader's read below needs the bucket to exist
+	value, found, err := c.leaderGet(ctx, nameplate)
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
-		return nil, rendezvous.ErrUnknownNameplate
 	case err != nil:
 		return nil, unavailable(fmt.Errorf("looking up nameplate %s: %w", nameplate, err))
+	case !found:
+		return nil, rendezvous.ErrUnknownNameplate
 	}
-	addr := owner(e.Value())
+	addr := owner(value)
 	if addr == c.cfg.NodeAddr {
 		// Held here by the books of NATS but not by the relay: a sender
 		// that just left, or a claim from before a restart.
@@ -487,6 +511,52 @@ func (c *Cluster) DialOwner(ctx context.Context, nameplate string) (net.Conn, er
 	}
 	c.m.forwarded.WithLabelValues(directionTo).Inc()
 	return nc, nil
+}
+
+// leaderGet reads a key from the stream's leader. kv.Get may be answered
+// by any replica (direct get) and so lag behind a create made a moment ago
+// on another node: a receiver would then be told no sender waits.
+func (c *Cluster) leaderGet(ctx context.Context, name string) (value []byte, found bool, err error) {
+	req, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + c.cfg.Bucket + "." + name})
+	if err != nil {
+		return nil, false, err
+	}
+	msg, err := c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+c.cfg.Bucket, req)
+	if err != nil {
+		return nil, false, err
+	}
+	var resp struct {
+		Error *struct {
+			ErrCode     jetstream.ErrorCode `json:"err_code"`
+			Description string              `json:"description"`
+		} `json:"error"`
+		Message *struct {
+			Header []byte `json:"hdrs"`
+			Data   []byte `json:"data"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, false, fmt.Errorf("decoding JetStream's answer: %w", err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == jetstream.JSErrCodeMessageNotFound:
+		return nil, false, nil
+	case resp.Error != nil:
+		return nil, false, fmt.Errorf("JetStream: %s (%d)", resp.Error.Description, resp.Error.ErrCode)
+	case resp.Message == nil:
+		return nil, false, errors.New("JetStream answered without the message")
+	}
+	if len(resp.Message.Header) > 0 {
+		h, err := nats.DecodeHeadersMsg(resp.Message.Header)
+		if err != nil {
+			return nil, false, fmt.Errorf("decoding the key's headers: %w", err)
+		}
+		// A delete, a purge, or the marker a TTL expiry leaves.
+		if h.Get("KV-Operation") != "" || h.Get(jetstream.MarkerReasonHeader) != "" {
+			return nil, false, nil
+		}
+	}
+	return resp.Message.Data, true, nil
 }
 
 // nodeHandshake answers the owner's challenge on a fresh connection.

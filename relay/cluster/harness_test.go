@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,7 +155,7 @@ func startNode(t testing.TB, urls string, o nodeOpts) *node {
 	srv := relay.New(relay.Config{
 		Cluster: cl, WaitTimeout: o.wait, ShutdownGrace: time.Second,
 		MaxConnsPerIP: -1, PerIPRate: 0, PerIPBurst: -1,
-		MaxConns: -1, MaxWaiting: -1,
+		MaxConns: -1, MaxWaiting: -1, Logger: testLogger(),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{addr: ln.Addr().String(), nodeAddr: nln.Addr().String(), srv: srv, cl: cl, cancel: cancel, done: make(chan struct{})}
@@ -420,6 +422,22 @@ func (f *front) close() {
 	f.wg.Wait()
 }
 
+// fdKinds tells what the open descriptors are, for a failure message.
+func fdKinds() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	kinds := map[string]int{}
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		if i := strings.IndexAny(target, ":["); i > 0 {
+			target = target[:i]
+		} else {
+			target = filepath.Dir(target)
+		}
+		kinds[target]++
+	}
+	return fmt.Sprint(kinds)
+}
+
 // openFDs counts this process's open descriptors.
 func openFDs(t testing.TB) int {
 	t.Helper()
@@ -428,4 +446,12 @@ func openFDs(t testing.TB) int {
 		t.Fatalf("counting descriptors: %v", err)
 	}
 	return len(ents)
+}
+
+// testLogger shows the relays' debug logs when BOB_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("BOB_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
