@@ -20,11 +20,7 @@ import (
 //
 //	go test -run '^$' -bench ExtraHop ./relay/cluster/
 func BenchmarkExtraHop(b *testing.B) {
-	members := startNATS(b, 1)
-	urls := natsURLs(members)
-	a := startNode(b, urls, nodeOpts{replicas: 1})
-	c := startNode(b, urls, nodeOpts{replicas: 1})
-	waitReady(b, a)
+	_, a, c := twoNodes(b, 0)
 	const size = 64 << 20
 	chunk := make([]byte, 1<<20)
 	for _, bc := range []struct {

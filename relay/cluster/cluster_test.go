@@ -39,6 +39,29 @@ func waitReady(t testing.TB, n *node) {
 	})
 }
 
+// mustOpen opens a sender's nameplate, to be closed when the test ends.
+func mustOpen(ctx context.Context, t testing.TB, addr, want string) *opened {
+	t.Helper()
+	o, err := openSender(ctx, addr, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.conn.Close() })
+	return o
+}
+
+// twoNodes starts one NATS server and two nodes with this wait timeout
+// (0 for the default), ready to pair.
+func twoNodes(t testing.TB, wait time.Duration) ([]*natsMember, *node, *node) {
+	t.Helper()
+	members := startNATS(t, 1)
+	urls := natsURLs(members)
+	a := startNode(t, urls, nodeOpts{wait: wait, replicas: 1})
+	b := startNode(t, urls, nodeOpts{wait: wait, replicas: 1})
+	waitReady(t, a)
+	return members, a, b
+}
+
 // TestThreeNodesOneCodeSpace runs a three-member JetStream cluster, three
 // relays and a round-robin front: pairs split over two nodes transfer real
 // bytes, nameplates are the lowest free cluster-wide, and a second
@@ -66,16 +89,8 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 	})
 
 	t.Run("lowest free nameplate cluster-wide", func(t *testing.T) {
-		a, err := openSender(ctx, nodes[0].addr, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.conn.Close()
-		b, err := openSender(ctx, nodes[1].addr, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.conn.Close()
+		a := mustOpen(ctx, t, nodes[0].addr, "")
+		b := mustOpen(ctx, t, nodes[1].addr, "")
 		// The first pair's nameplate may still be being released, so the
 		// two are the lowest free or next to it.
 		low := map[string]bool{"1": true, "2": true, "3": true}
@@ -89,11 +104,7 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 	})
 
 	t.Run("second receiver refused on every node", func(t *testing.T) {
-		o, err := openSender(ctx, nodes[0].addr, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer o.conn.Close()
+		o := mustOpen(ctx, t, nodes[0].addr, "")
 		first, err := net.Dial("tcp", nodes[1].addr)
 		if err != nil {
 			t.Fatal(err)
@@ -155,20 +166,12 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 // TestCrashedNodeFreesItsNameplates: a node that dies while its sender
 // waits holds its nameplate only until the wait timeout.
 func TestCrashedNodeFreesItsNameplates(t *testing.T) {
-	members := startNATS(t, 1)
-	urls := natsURLs(members)
 	const wait = 2 * time.Second
-	a := startNode(t, urls, nodeOpts{wait: wait, replicas: 1})
-	b := startNode(t, urls, nodeOpts{wait: wait, replicas: 1})
-	waitReady(t, a)
+	_, a, b := twoNodes(t, wait)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	o, err := openSender(ctx, a.addr, "77")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.conn.Close()
+	mustOpen(ctx, t, a.addr, "77")
 	a.crash()
 	if _, err := openSender(ctx, b.addr, "77"); !errors.Is(err, rendezvous.ErrNameplateTaken) {
 		t.Fatalf("right after the crash: %v, want the nameplate still taken", err)
@@ -186,18 +189,10 @@ func TestCrashedNodeFreesItsNameplates(t *testing.T) {
 // TestGracefulStopFreesAtOnce: a node that stops gracefully releases its
 // nameplates right away, long before their TTL.
 func TestGracefulStopFreesAtOnce(t *testing.T) {
-	members := startNATS(t, 1)
-	urls := natsURLs(members)
-	a := startNode(t, urls, nodeOpts{wait: time.Hour, replicas: 1})
-	b := startNode(t, urls, nodeOpts{wait: time.Hour, replicas: 1})
-	waitReady(t, a)
+	_, a, b := twoNodes(t, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o, err := openSender(ctx, a.addr, "55")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.conn.Close()
+	o := mustOpen(ctx, t, a.addr, "55")
 	a.stop()
 	if err := rendezvous.WaitPaired(ctx, o.conn); !errors.Is(err, rendezvous.ErrShuttingDown) {
 		t.Fatalf("sender on a stopping node: %v, want ErrShuttingDown", err)
@@ -213,20 +208,12 @@ func TestGracefulStopFreesAtOnce(t *testing.T) {
 // made go on, new ones are refused as "cluster unavailable", and the nodes
 // recover once NATS is back.
 func TestNATSDownRefusesThenRecovers(t *testing.T) {
-	members := startNATS(t, 1)
-	urls := natsURLs(members)
-	a := startNode(t, urls, nodeOpts{replicas: 1})
-	b := startNode(t, urls, nodeOpts{replicas: 1})
-	waitReady(t, a)
+	members, a, b := twoNodes(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	// A pair made before the outage.
-	o, err := openSender(ctx, a.addr, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer o.conn.Close()
+	o := mustOpen(ctx, t, a.addr, "")
 	rc, err := net.Dial("tcp", b.addr)
 	if err != nil {
 		t.Fatal(err)
