@@ -77,7 +77,7 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 	t.Run("forwarded pair", func(t *testing.T) {
 		to0, from1 := nodes[1].forwarded("to"), nodes[0].forwarded("from")
 		data := payload(t, 3<<20)
-		if _, err := transfer(ctx, nodes[0].addr, nodes[1].addr, data); err != nil {
+		if _, err := pairUp(ctx, nodes[0].addr, nodes[1].addr, data); err != nil {
 			t.Fatal(err)
 		}
 		if got := nodes[1].forwarded("to") - to0; got != 1 {
@@ -135,7 +135,7 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 		f := startFront(t, nodes[0].addr, nodes[1].addr, nodes[2].addr)
 		before := nodes[0].forwarded("to") + nodes[1].forwarded("to") + nodes[2].forwarded("to")
 		for i := range 6 {
-			if _, err := transfer(ctx, f.addr(), f.addr(), payload(t, 64<<10+i)); err != nil {
+			if _, err := pairUp(ctx, f.addr(), f.addr(), payload(t, 64<<10+i)); err != nil {
 				t.Fatalf("pair %d: %v", i, err)
 			}
 		}
@@ -152,11 +152,11 @@ func TestThreeNodesOneCodeSpace(t *testing.T) {
 		eventually(t, 30*time.Second, "pairing with a NATS member down", func() error {
 			tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			_, err := transfer(tctx, nodes[2].addr, nodes[0].addr, payload(t, 100<<10))
+			_, err := pairUp(tctx, nodes[2].addr, nodes[0].addr, payload(t, 100<<10))
 			return err
 		})
 		for i := range 5 {
-			if _, err := transfer(ctx, nodes[i%3].addr, nodes[(i+1)%3].addr, payload(t, 10<<10)); err != nil {
+			if _, err := pairUp(ctx, nodes[i%3].addr, nodes[(i+1)%3].addr, payload(t, 10<<10)); err != nil {
 				t.Fatalf("pair %d with a NATS member down: %v", i, err)
 			}
 		}
@@ -254,7 +254,7 @@ func TestNATSDownRefusesThenRecovers(t *testing.T) {
 	eventually(t, 30*time.Second, "pairing after NATS came back", func() error {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_, err := transfer(tctx, a.addr, b.addr, payload(t, 1<<20))
+		_, err := pairUp(tctx, a.addr, b.addr, payload(t, 1<<20))
 		return err
 	})
 	if v := counter(b.srv, "bob_relay_cluster_connected", "", ""); v != 1 {

@@ -286,9 +286,9 @@ func receive(ctx context.Context, addr, nameplate string, reply []byte) ([]byte,
 	return got, c.(*net.TCPConn).CloseWrite()
 }
 
-// transfer pairs a sender at sendAddr with a receiver at recvAddr and
+// pairUp pairs a sender at sendAddr with a receiver at recvAddr and
 // checks that payload goes one way and a reply the other.
-func transfer(ctx context.Context, sendAddr, recvAddr string, payload []byte) (string, error) {
+func pairUp(ctx context.Context, sendAddr, recvAddr string, payload []byte) (string, error) {
 	o, err := openSender(ctx, sendAddr, "")
 	if err != nil {
 		return "", fmt.Errorf("opening: %w", err)

@@ -45,7 +45,7 @@ func TestLoadThreeNodes(t *testing.T) {
 			defer wg.Done()
 			for i := range jobs {
 				data := payload(t, 8<<10+i)
-				if np, err := transfer(ctx, f.addr(), f.addr(), data); err != nil {
+				if np, err := pairUp(ctx, f.addr(), f.addr(), data); err != nil {
 					errs <- fmt.Errorf("pair %d (nameplate %s): %w", i, np, err)
 				}
 			}
