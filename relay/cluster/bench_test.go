@@ -90,3 +90,19 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkClaim measures one claim and its release, one at a time, on a
+// three-member JetStream cluster: the allocation cost without contention.
+func BenchmarkClaim(b *testing.B) {
+	members := startNATS(b, 3)
+	n := startNode(b, natsURLs(members), nodeOpts{})
+	waitReady(b, n)
+	ctx := context.Background()
+	for b.Loop() {
+		name, err := n.cl.Claim(ctx, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n.cl.Release(name)
+	}
+}
