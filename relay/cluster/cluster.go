@@ -53,7 +53,8 @@ type Config struct {
 	Bucket string
 	// Replicas is how many NATS servers keep the bucket; 3 if zero.
 	Replicas int
-	// OpTimeout bounds one NATS request; 2 s if zero.
+	// OpTimeout bounds one NATS request, and a claim (which may try
+	// several numbers) in all; 5 s if zero.
 	OpTimeout time.Duration
 	// Logger receives the cluster's logs; nil discards them.
 	Logger *slog.Logger
@@ -114,7 +115,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg.Replicas = 3
 	}
 	if cfg.OpTimeout <= 0 {
-		cfg.OpTimeout = 2 * time.Second
+		cfg.OpTimeout = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
