@@ -56,6 +56,9 @@ type Config struct {
 	// MetricsFrom, if set, are the networks MetricsHandler serves; others
 	// get 403.
 	MetricsFrom []netip.Prefix
+	// Cluster, if set, shares nameplates with other relay nodes (see
+	// package relay/cluster); nil runs a standalone relay.
+	Cluster Cluster
 
 	// Logger receives the relay's logs; nil discards them.
 	Logger *slog.Logger

@@ -72,6 +72,19 @@ type conn struct {
 	counted bool       // counted in active and in s.addrs
 	phase   phase      // guarded by s.mu
 	once    sync.Once
+
+	fromNode bool           // forwarded by another cluster node: never forwarded again
+	seenAt   netip.AddrPort // for fromNode: where that node saw the client
+}
+
+// observed is where the client connected from, as its paired reply tells
+// it: for a receiver forwarded by another node, where that node saw it.
+func (c *conn) observed() netip.AddrPort {
+	if c.fromNode {
+		return c.seenAt
+	}
+	ap, _ := netip.ParseAddrPort(c.raw.RemoteAddr().String())
+	return ap
 }
 
 // close closes the connection and forgets it; it is safe to call many times
@@ -106,6 +119,9 @@ func New(cfg Config) *Server {
 		s.maxConns = connCap(cfg.MaxConns, s.fdLimit, max(openFDs(), 0))
 	}
 	s.plates.init()
+	if col, ok := cfg.Cluster.(prometheus.Collector); ok {
+		reg.MustRegister(col) // the cluster's own metrics
+	}
 	if cfg.Password != "" {
 		s.passSum = sha256.Sum256([]byte(cfg.Password))
 	}
@@ -309,9 +325,12 @@ func (s *Server) serveSender(c *conn, want string) {
 	// wait by moving this deadline to the past.
 	c.raw.SetReadDeadline(time.Now().Add(s.cfg.WaitTimeout)) //nolint:errcheck // a failed deadline fails the read
 	w := &waiter{sender: c}
+	want, code, reason := s.clusterClaim(want) // cluster: claimed here, released below
+	if code != 0 {
+		s.refuse(c, code, reason)
+		return
+	}
 	s.mu.Lock()
-	var code rendezvous.Code
-	var reason string
 	nameplate := want
 	switch {
 	case s.closing:
@@ -334,6 +353,7 @@ func (s *Server) serveSender(c *conn, want string) {
 	}
 	s.mu.Unlock()
 	if code != 0 {
+		s.clusterRelease(nameplate)
 		s.refuse(c, code, reason)
 		return
 	}
@@ -368,6 +388,7 @@ func (s *Server) serveSender(c *conn, want string) {
 	s.m.waiting.Dec()
 
 	if !pairing {
+		s.clusterRelease(nameplate)
 		var reply rendezvous.Code
 		switch {
 		case woken && closing:
@@ -407,9 +428,12 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 	w := s.plates.byName[nameplate]
 	var code rendezvous.Code
 	var reason string
+	var remote bool
 	switch {
 	case s.closing:
 		code, reason = rendezvous.CodeShuttingDown, reasonShuttingDown
+	case w == nil && s.cfg.Cluster != nil && !c.fromNode:
+		remote = true // its sender may wait on another node
 	case w == nil:
 		code, reason = rendezvous.CodeUnknownNameplate, reasonUnknownNameplate
 	case w.receiver != nil:
@@ -423,6 +447,10 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 		w.sender.raw.SetReadDeadline(aLongTimeAgo) //nolint:errcheck // a closed sender ends its wait anyway
 	}
 	s.mu.Unlock()
+	if remote {
+		s.serveRemoteReceiver(c, nameplate)
+		return
+	}
 	if code != 0 {
 		s.refuse(c, code, reason)
 	}
@@ -439,8 +467,7 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	var err error
 	for _, c := range []*conn{a, b} {
 		// Each side learns where the relay saw it: its address behind a NAT.
-		observed, _ := netip.ParseAddrPort(c.raw.RemoteAddr().String())
-		msg := rendezvous.AppendPaired(nil, observed)
+		msg := rendezvous.AppendPaired(nil, c.observed())
 		c.raw.SetWriteDeadline(start.Add(s.cfg.HelloTimeout)) //nolint:errcheck // a failed deadline fails the write
 		if _, werr := c.raw.Write(msg); werr != nil && err == nil {
 			err = werr
@@ -464,6 +491,7 @@ func (s *Server) pair(log *slog.Logger, nameplate string, a, b *conn) {
 	// Counted before the pair leaves the gauge, so a reader who sees the
 	// gauge drop sees the pair counted.
 	s.m.pairsEnded.WithLabelValues(kind).Inc()
+	s.clusterVoid(nameplate)
 	s.m.pairs.Dec()
 	log.Debug("pair ended", "kind", kind, "sent", sent, "received", received, "duration", time.Since(start).Round(time.Millisecond))
 }

@@ -38,6 +38,7 @@ type relayFlags struct {
 	waitTimeout          time.Duration
 	idleTimeout          time.Duration
 	shutdownGrace        time.Duration
+	cluster              clusterFlags
 }
 
 func newRelayCmd(e *env) *cobra.Command {
@@ -53,10 +54,13 @@ pairs it with the receiver that claims it, and forwards bytes between them
 that it cannot read. A limit set to 0 is turned off.
 
 The password may also be given in $BOB_RELAY_PASSWORD, which keeps it out of
-the process list. SIGINT or SIGTERM shuts the relay down gracefully; SIGUSR1
-toggles debug logging, as does PUT /loglevel on the metrics address: from
-loopback, or from anywhere with the admin token ($BOB_RELAY_ADMIN_TOKEN or
---admin-token-file) as "Authorization: Bearer TOKEN".`,
+the process list. With --cluster, several relays share one code space
+through NATS JetStream (see docs/relay.md); the cluster secret comes from
+$BOB_CLUSTER_SECRET or --cluster-secret-file. SIGINT or SIGTERM shuts the
+relay down gracefully; SIGUSR1 toggles debug logging, as does PUT /loglevel
+on the metrics address: from loopback, or from anywhere with the admin
+token ($BOB_RELAY_ADMIN_TOKEN or --admin-token-file) as
+"Authorization: Bearer TOKEN".`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("bob relay takes no arguments, got %q", args[0])}
@@ -92,6 +96,7 @@ loopback, or from anywhere with the admin token ($BOB_RELAY_ADMIN_TOKEN or
 	fl.DurationVar(&f.waitTimeout, "wait-timeout", d.WaitTimeout, "time a sender may wait for its receiver")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", d.IdleTimeout, "time a pair may go without sending a byte")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", d.ShutdownGrace, "time pairs may go on after a shutdown signal")
+	f.cluster.register(fl)
 	return cmd
 }
 
@@ -202,7 +207,13 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	if err != nil {
 		return fmt.Errorf("relay cannot listen: %w", err)
 	}
+	startCluster, err := f.cluster.join(ctx, e, &cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := relay.New(cfg)
+	defer startCluster(srv)() // after Serve: every nameplate is released by then
 
 	if f.metrics != "" {
 		mln, err := lc.Listen(ctx, "tcp", f.metrics)

@@ -197,33 +197,38 @@ const (
 	CodeBadRequest       Code = 8
 	CodeShuttingDown     Code = 9
 	CodeTimedOut         Code = 10
+	// CodeClusterUnavailable: a relay node cannot reach the cluster that
+	// shares its nameplates, so it can pair no one new for now.
+	CodeClusterUnavailable Code = 11
 )
 
 // Errors a client gets from the relay. Each reads as a sentence to a user.
 var (
-	ErrUnknownNameplate = errors.New("no sender is waiting at that code's number on the relay; check the code")
-	ErrNameplateTaken   = errors.New("that code's number is already in use on the relay; choose another code")
-	ErrAlreadyClaimed   = errors.New("someone already used that code; ask the sender for a new one")
-	ErrBadPassword      = errors.New("the relay refused the password")
-	ErrRelayFull        = errors.New("the relay is full; try again later")
-	ErrRateLimited      = errors.New("the relay is limiting connections from your address; try again shortly")
-	ErrVersion          = errors.New("the relay speaks another version of the rendezvous protocol; upgrade bob")
-	ErrBadRequest       = errors.New("the relay did not understand the request")
-	ErrShuttingDown     = errors.New("the relay is shutting down; try again in a moment")
-	ErrTimedOut         = errors.New("the relay stopped waiting: the other side did not come in time")
+	ErrUnknownNameplate   = errors.New("no sender is waiting at that code's number on the relay; check the code")
+	ErrNameplateTaken     = errors.New("that code's number is already in use on the relay; choose another code")
+	ErrAlreadyClaimed     = errors.New("someone already used that code; ask the sender for a new one")
+	ErrBadPassword        = errors.New("the relay refused the password")
+	ErrRelayFull          = errors.New("the relay is full; try again later")
+	ErrRateLimited        = errors.New("the relay is limiting connections from your address; try again shortly")
+	ErrVersion            = errors.New("the relay speaks another version of the rendezvous protocol; upgrade bob")
+	ErrBadRequest         = errors.New("the relay did not understand the request")
+	ErrShuttingDown       = errors.New("the relay is shutting down; try again in a moment")
+	ErrTimedOut           = errors.New("the relay stopped waiting: the other side did not come in time")
+	ErrClusterUnavailable = errors.New("cluster unavailable: the relay cannot reach the other relay nodes right now; try again in a moment")
 )
 
 var codeErrors = map[Code]error{
-	CodeUnknownNameplate: ErrUnknownNameplate,
-	CodeNameplateTaken:   ErrNameplateTaken,
-	CodeAlreadyClaimed:   ErrAlreadyClaimed,
-	CodeBadPassword:      ErrBadPassword,
-	CodeRelayFull:        ErrRelayFull,
-	CodeRateLimited:      ErrRateLimited,
-	CodeVersion:          ErrVersion,
-	CodeBadRequest:       ErrBadRequest,
-	CodeShuttingDown:     ErrShuttingDown,
-	CodeTimedOut:         ErrTimedOut,
+	CodeUnknownNameplate:   ErrUnknownNameplate,
+	CodeNameplateTaken:     ErrNameplateTaken,
+	CodeAlreadyClaimed:     ErrAlreadyClaimed,
+	CodeBadPassword:        ErrBadPassword,
+	CodeRelayFull:          ErrRelayFull,
+	CodeRateLimited:        ErrRateLimited,
+	CodeVersion:            ErrVersion,
+	CodeBadRequest:         ErrBadRequest,
+	CodeShuttingDown:       ErrShuttingDown,
+	CodeTimedOut:           ErrTimedOut,
+	CodeClusterUnavailable: ErrClusterUnavailable,
 }
 
 // Err returns the error a client reports for c.

@@ -147,11 +147,28 @@ func TestEveryCodeHasItsError(t *testing.T) {
 		CodeAlreadyClaimed: ErrAlreadyClaimed, CodeBadPassword: ErrBadPassword,
 		CodeRelayFull: ErrRelayFull, CodeRateLimited: ErrRateLimited, CodeVersion: ErrVersion,
 		CodeBadRequest: ErrBadRequest, CodeShuttingDown: ErrShuttingDown, CodeTimedOut: ErrTimedOut,
+		CodeClusterUnavailable: ErrClusterUnavailable,
 	}
 	for c, err := range want {
 		if !errors.Is(c.Err(), err) {
 			t.Errorf("code %d: %v, want %v", c, c.Err(), err)
 		}
+	}
+}
+
+// TestClusterUnavailableOnTheWire: the refusal a clustered node sends when
+// it cannot reach NATS reads back as the error a user sees.
+func TestClusterUnavailableOnTheWire(t *testing.T) {
+	b := AppendError(nil, CodeClusterUnavailable)
+	if want := "BOB\x02E\x00\x01\x0b"; string(b) != want {
+		t.Fatalf("encoded %q, want %q", b, want)
+	}
+	r, err := ReadReply(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(r.Err, ErrClusterUnavailable) || !strings.Contains(r.Err.Error(), "cluster unavailable") {
+		t.Fatalf("reply error %v, want ErrClusterUnavailable", r.Err)
 	}
 }
 
