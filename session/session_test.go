@@ -578,3 +578,34 @@ func closedPort(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestDroppedHandshakeSaysCodeVoid: a "sender" that pairs and hangs up
+// mid-handshake may have spent the code's one guess. The receiver says so and does not try the code again
+// (a retry would be refused as an unknown nameplate: the relay voids it).
+func TestDroppedHandshakeSaysCodeVoid(t *testing.T) {
+	relay := relaytest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	fake, err := net.Dial("tcp", relay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	nameplate, err := rendezvous.Open(ctx, fake, "4", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hungUp sync.WaitGroup
+	defer hungUp.Wait()
+	hungUp.Go(func() {
+		if rendezvous.WaitPaired(ctx, fake) != nil {
+			return
+		}
+		fake.Close()
+	})
+	code, _ := codes.Parse(nameplate + "-purple-monkey-dish")
+	err = Receive(ctx, Config{Relays: []string{relay}, NoDiscovery: true}, code, transfer.ReceiveOptions{OutDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "this code may be void") || errors.Is(err, rendezvous.ErrUnknownNameplate) {
+		t.Fatalf("receiver after a dropped handshake: %v; want the code called void, no retry", err)
+	}
+}
