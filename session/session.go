@@ -90,12 +90,13 @@ func (c *Config) defaults() {
 	}
 }
 
+// features are the handshake features this side offers. Compression needs
+// none: every version of the transfer protocol has zstd.
 func (c *Config) features() []string {
-	f := []string{"zstd"}
-	if !c.NoDirect {
-		f = append(f, featureDirect)
+	if c.NoDirect {
+		return nil
 	}
-	return f
+	return []string{featureDirect}
 }
 
 func (c *Config) direct(role secure.Role) directConfig {
