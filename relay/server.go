@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/bob-p2p/bob/internal/wake"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 
@@ -27,10 +28,6 @@ const maxRejecting = 256
 // rejectTimeout bounds how long a refused client may take to send the hello
 // it is answered after.
 const rejectTimeout = time.Second
-
-// aLongTimeAgo is a deadline that has passed: setting it interrupts a
-// blocked read at once.
-var aLongTimeAgo = time.Unix(1, 0)
 
 // Server is a bob relay. Create it with [New]; it holds no global state.
 type Server struct {
@@ -444,7 +441,7 @@ func (s *Server) serveReceiver(c *conn, nameplate string) {
 		// sender has moved on.
 		w.receiver = c
 		c.phase = inWait
-		w.sender.raw.SetReadDeadline(aLongTimeAgo) //nolint:errcheck // a closed sender ends its wait anyway
+		w.sender.raw.SetReadDeadline(wake.Past) //nolint:errcheck // a closed sender ends its wait anyway
 	}
 	s.mu.Unlock()
 	if remote {
@@ -511,7 +508,7 @@ func (s *Server) shutdown() {
 		case inWait:
 			// Wake the waiting goroutine, which tells its client why it
 			// goes and closes it.
-			c.raw.SetReadDeadline(aLongTimeAgo) //nolint:errcheck // a closed conn needs no waking
+			c.raw.SetReadDeadline(wake.Past) //nolint:errcheck // a closed conn needs no waking
 		default:
 			drop = append(drop, c)
 		}

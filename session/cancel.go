@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/bob-p2p/bob/internal/wake"
 )
 
 // cancelGrace is how long a cancelled transfer may take to tell the peer
@@ -14,7 +16,7 @@ const cancelGrace = 2 * time.Second
 // secured there is nobody to tell, and dialling, rendezvous and the handshake
 // must stop at once.
 func closeOnCancel(ctx context.Context, c io.Closer) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { c.Close() })
+	return wake.OnDone(ctx, func(time.Time) error { return c.Close() })
 }
 
 // closeAfterGrace closes c cancelGrace after ctx is cancelled. Once the

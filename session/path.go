@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bob-p2p/bob/internal/wake"
 	"github.com/bob-p2p/bob/transfer/secure"
 )
 
@@ -144,8 +145,7 @@ func readWithin(ctx context.Context, conn net.Conn, ch *secure.Conn, d time.Dura
 	}
 	conn.SetReadDeadline(deadline)
 	defer conn.SetReadDeadline(time.Time{})
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer wake.OnDone(ctx, conn.SetReadDeadline)()
 	typ, p, err := ch.ReadRecord()
 	if err != nil && ctx.Err() != nil {
 		return 0, nil, ctx.Err()

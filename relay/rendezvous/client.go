@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/bob-p2p/bob/internal/wake"
 )
 
 // Open asks the relay on conn for a nameplate: the lowest free one if
@@ -123,15 +125,9 @@ func withContext(ctx context.Context, conn net.Conn, f func() error) error {
 			return err
 		}
 	}
-	interrupted := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		defer close(interrupted)
-		conn.SetDeadline(time.Unix(1, 0)) //nolint:errcheck // the read or write it interrupts reports the error
-	})
+	stop := wake.OnDone(ctx, conn.SetDeadline)
 	err := f()
-	if !stop() {
-		<-interrupted
-	}
+	stop()
 	conn.SetDeadline(time.Time{}) //nolint:errcheck // a closed conn fails its next use anyway
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/bob-p2p/bob/internal/wake"
 	"github.com/bob-p2p/bob/pake"
 	"github.com/flynn/noise"
 )
@@ -147,25 +148,13 @@ func (cfg *Config) check() error {
 // done. The returned stop reports whether that happened; after it returns,
 // no goroutine of ours touches rw.
 func interruptOnDone(ctx context.Context, rw io.ReadWriter) (stop func() bool) {
-	if ctx.Done() == nil {
-		return func() bool { return false }
+	if d, ok := rw.(interface{ SetDeadline(time.Time) error }); ok {
+		return wake.OnDone(ctx, d.SetDeadline)
 	}
-	fired := make(chan struct{})
-	stopFunc := context.AfterFunc(ctx, func() {
-		defer close(fired)
-		if d, ok := rw.(interface{ SetDeadline(time.Time) error }); ok {
-			d.SetDeadline(time.Unix(1, 0))
-		} else if c, ok := rw.(io.Closer); ok {
-			c.Close()
-		}
-	})
-	return func() bool {
-		if stopFunc() {
-			return false
-		}
-		<-fired
-		return true
+	if c, ok := rw.(io.Closer); ok {
+		return wake.OnDone(ctx, func(time.Time) error { return c.Close() })
 	}
+	return func() bool { return false }
 }
 
 // handshake is the state of one Handshake call.
