@@ -101,6 +101,17 @@ func stopCode(err error) byte {
 	return stopFailed
 }
 
+// stopMessage is what the peer is told about err, which stops this side
+// with code. A full disk is told only as such: the local message names
+// the receiver's folder and its free space, which are not the sender's
+// business (issue 16 item 18).
+func stopMessage(code byte, err error) string {
+	if code == stopNoSpace {
+		return ErrNoSpace.Error()
+	}
+	return err.Error()
+}
+
 func protocolError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrProtocol, fmt.Sprintf(format, args...))
 }

@@ -38,3 +38,16 @@ func TestNoSpaceInSIUnits(t *testing.T) {
 		t.Errorf("receiver's error is not in SI units (want 21 MB needed, 5.2 MB free): %s", msg)
 	}
 }
+
+// The receiver sees where and how much; the sender learns only that there
+// was no space, not the receiver's folder or its free space (issue 16 item
+// 18).
+func TestNoSpaceKeepsTheFolderFromTheSender(t *testing.T) {
+	r, out := noSpace(t)
+	if msg := r.recvErr.Error(); !strings.Contains(msg, out) {
+		t.Errorf("the receiver's error does not name its folder %s: %s", out, msg)
+	}
+	if got, want := r.sendErr.Error(), "the receiver refused: not enough free space"; got != want {
+		t.Errorf("the sender's error is %q, want %q", got, want)
+	}
+}

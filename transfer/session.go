@@ -258,7 +258,7 @@ func (c *conn) finish(ctx context.Context, err error) error {
 	var ps *peerStop
 	if err != nil && !errors.As(err, &ps) {
 		code := stopCode(err)
-		msg := err.Error()
+		msg := stopMessage(code, err)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			code, msg = stopCancel, "cancelled"
 		}
