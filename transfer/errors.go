@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
-	"github.com/dustin/go-humanize"
+	"github.com/bob-p2p/bob/internal/units"
 )
 
 // Errors a transfer ends with. Test with errors.Is; the returned errors wrap
@@ -47,7 +47,7 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // Hint tells the person what was kept and how to resume.
 func (e *PartialError) Hint() string {
 	return fmt.Sprintf("%s received so far stay in %s as .bob-part files: receive the same files into that folder again to resume",
-		humanize.Bytes(uint64(e.Kept)), safeterm.Escape(e.Dir))
+		units.Size(e.Kept), safeterm.Escape(e.Dir))
 }
 
 // peerStop is a stop record received from the peer.
@@ -99,6 +99,17 @@ func stopCode(err error) byte {
 		return stopRejected
 	}
 	return stopFailed
+}
+
+// stopMessage is what the peer is told about err, which stops this side
+// with code. A full disk is told only as such: the local message names
+// the receiver's folder and its free space, which are not the sender's
+// business (issue 16 item 18).
+func stopMessage(code byte, err error) string {
+	if code == stopNoSpace {
+		return ErrNoSpace.Error()
+	}
+	return err.Error()
 }
 
 func protocolError(format string, args ...any) error {

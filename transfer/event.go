@@ -64,8 +64,11 @@ type Progress struct {
 	// Resumed is the part of Done the receiver already holds: it never
 	// crosses. It counts every claim from the start and drops a claim the
 	// sender turns down (its file changed): it can go down.
-	Resumed   int64
-	WireBytes int64 // bytes that crossed the channel (after compression)
+	Resumed int64
+	// WireBytes is the files' data as it crossed, after compression: the
+	// payloads of data records, counted the same way on both sides (control
+	// records such as the offer are not counted).
+	WireBytes int64
 	File      string
 	FileIndex int // 1-based
 	Files     int
@@ -102,7 +105,7 @@ type TextReceived struct{ Text string }
 type Done struct {
 	Files     int
 	Bytes     int64
-	WireBytes int64
+	WireBytes int64         // as in Progress: the same count on both sides
 	Elapsed   time.Duration // since the offer was accepted: the answer's wait is not counted
 	OutDir    string        // receiver: where the files went
 	Via       string        // "direct" or "relay" (set by package session)

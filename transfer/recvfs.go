@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
-	"github.com/dustin/go-humanize"
+	"github.com/bob-p2p/bob/internal/units"
 	"github.com/zeebo/blake3"
 )
 
@@ -207,7 +207,7 @@ func (d *disk) plan() error {
 	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
 		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
-			humanize.IBytes(uint64(need)), humanize.IBytes(uint64(free)), safeterm.Escape(d.dir))
+			units.Size(need), units.Size(free), safeterm.Escape(d.dir))
 	}
 	return nil
 }
@@ -225,8 +225,8 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 	}
 	if free-n < StreamSpaceReserve {
 		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
-			ErrNoSpace, safeterm.Escape(e.Path), humanize.IBytes(uint64(size)), humanize.IBytes(uint64(max(free, 0))),
-			safeterm.Escape(d.dir), humanize.IBytes(StreamSpaceReserve))
+			ErrNoSpace, safeterm.Escape(e.Path), units.Size(size), units.Size(max(free, 0)),
+			safeterm.Escape(d.dir), units.Size(StreamSpaceReserve))
 	}
 	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
 	return nil

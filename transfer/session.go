@@ -36,7 +36,7 @@ type conn struct {
 
 	wmu        sync.Mutex
 	closedW    bool
-	wireOut    atomic.Int64 // payload bytes written
+	wireOut    atomic.Int64 // data record payload bytes written (see countOut)
 	in         chan inbound
 	quit       chan struct{}
 	readerDone chan struct{}
@@ -120,6 +120,16 @@ func (c *conn) release(m inbound) {
 	}
 }
 
+// countOut counts a record's payload towards WireBytes when it is a data
+// record: the receiver counts the data records it takes, so both sides'
+// WireBytes are the files' data as it crossed (after compression), and
+// offers, claims and other control records count on neither.
+func (c *conn) countOut(typ byte, n int) {
+	if typ == recData {
+		c.wireOut.Add(int64(n))
+	}
+}
+
 // write sends one record; safe from any goroutine.
 func (c *conn) write(typ byte, p []byte) error {
 	c.wmu.Lock()
@@ -127,7 +137,7 @@ func (c *conn) write(typ byte, p []byte) error {
 	if c.closedW {
 		return errors.New("write after end of stream")
 	}
-	c.wireOut.Add(int64(len(p)))
+	c.countOut(typ, len(p))
 	return c.ch.WriteRecord(typ, p)
 }
 
@@ -143,7 +153,7 @@ func (c *conn) writeMore(typ byte, p []byte) error {
 	if c.closedW {
 		return errors.New("write after end of stream")
 	}
-	c.wireOut.Add(int64(len(p)))
+	c.countOut(typ, len(p))
 	return rb.BufferRecord(typ, p)
 }
 
@@ -170,7 +180,7 @@ func (c *conn) writeRecord(rec []byte, more bool) error {
 	if c.closedW {
 		return errors.New("write after end of stream")
 	}
-	c.wireOut.Add(int64(len(rec) - 1))
+	c.countOut(rec[0], len(rec)-1)
 	if err := pb.BufferPlainRecord(rec); err != nil {
 		return err
 	}
@@ -258,7 +268,7 @@ func (c *conn) finish(ctx context.Context, err error) error {
 	var ps *peerStop
 	if err != nil && !errors.As(err, &ps) {
 		code := stopCode(err)
-		msg := err.Error()
+		msg := stopMessage(code, err)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			code, msg = stopCancel, "cancelled"
 		}

@@ -31,6 +31,11 @@ func TestStreamKeepsFreeSpaceReserve(t *testing.T) {
 	if !strings.Contains(r.recvErr.Error(), "bomb.bin") || !strings.Contains(r.recvErr.Error(), "free") {
 		t.Errorf("error does not say which stream stopped and why: %v", r.recvErr)
 	}
+	// The reserve (256 MiB) in SI units, as every size bob shows (issue 16
+	// item 17).
+	if msg := r.recvErr.Error(); !strings.Contains(msg, "268 MB free") || strings.Contains(msg, "iB") {
+		t.Errorf("error is not in SI units: %v", msg)
+	}
 	if r.sendErr == nil {
 		t.Error("the sender finished a stream the receiver stopped")
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/internal/units"
 	"github.com/bob-p2p/bob/transfer"
-	"github.com/dustin/go-humanize"
 )
 
 // speedHalfLife is how quickly the shown speed follows a change in the real
@@ -175,22 +175,12 @@ func formatElapsed(d time.Duration) string {
 	return formatDuration(d)
 }
 
-// size is a byte count for people: "12 MB". Sizes and speeds are in SI
-// units (powers of 1000) everywhere bob shows them.
-func size(n int64) string {
-	if n < 0 {
-		return "unknown size"
-	}
-	return humanize.Bytes(uint64(n))
-}
+// size is a byte count for people: "12 MB" (SI units, as everywhere bob
+// shows sizes; see internal/units).
+func size(n int64) string { return units.Size(n) }
 
 // rate is a speed for people: "2.1 MB/s".
-func rate(bytesPerSecond float64) string {
-	if bytesPerSecond <= 0 || math.IsNaN(bytesPerSecond) || math.IsInf(bytesPerSecond, 0) {
-		return "– B/s"
-	}
-	return humanize.Bytes(uint64(bytesPerSecond)) + "/s"
-}
+func rate(bytesPerSecond float64) string { return units.Rate(bytesPerSecond) }
 
 // plainRate is rate with only ASCII, for plain output.
 func plainRate(bytesPerSecond float64) string {

@@ -147,6 +147,10 @@ type jsonView struct {
 //	done        files, bytes, wire_bytes, elapsed_ms, out_dir, via, resumed
 //	error       message, cancelled
 //
+// wire_bytes is the files' data as it crossed the connection, after
+// compression (the data records' payloads); sender and receiver count it
+// the same way, so their done events agree.
+//
 // Peer strings are escaped with safeterm.Escape. JSON mode never asks the
 // person anything: Accept writes the offer and returns ErrNeedYes, so the
 // CLI must accept by itself when given --yes and not call Accept.

@@ -1,6 +1,10 @@
 package tui
 
 import (
+	"net"
+	"net/netip"
+	"strings"
+
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer"
 )
@@ -43,6 +47,30 @@ func elsewhereCommand(c transfer.CodeReady) string {
 		return ""
 	}
 	return "bob recv --relay " + safeterm.Escape(shellWord(c.Hints[0]))
+}
+
+// runWhere says where the receive command works: "the other machine", or
+// this one only when the relay the receiver is told to use is a loopback
+// address (issue 16 item 13).
+func runWhere(c transfer.CodeReady) string {
+	if isLoopback(c.Relay) {
+		return "this machine (the relay is on loopback)"
+	}
+	return "the other machine"
+}
+
+// isLoopback reports whether a relay's HOST:PORT (or HOST) names this
+// machine only: 127.0.0.0/8, ::1 or localhost.
+func isLoopback(relay string) bool {
+	host, _, err := net.SplitHostPort(relay)
+	if err != nil {
+		host = strings.Trim(relay, "[]")
+	}
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // shellWord quotes an address for POSIX shells when it has brackets (an

@@ -74,3 +74,36 @@ func TestWaitScreenLookingThenConnecting(t *testing.T) {
 		t.Errorf("steps %+v", s.steps)
 	}
 }
+
+// A relay on a loopback address reaches this machine only: the sender is
+// not told to run the command on another machine (issue 16 item 13).
+func TestLoopbackRelayCommandIsForThisMachine(t *testing.T) {
+	const here = "this machine (the relay is on loopback)"
+	for _, relay := range []string{"127.0.0.1:9009", "[::1]:9009", "127.1.2.3:40000", "localhost:9009"} {
+		code := transfer.CodeReady{Code: "7-guitarist-revenge", Relay: relay}
+		cmd := "bob recv --relay " + relay
+
+		var plain bytes.Buffer
+		opts := testOptions(Sending)
+		opts.Out = &plain
+		opts.ReceiveCommand = func(string) string { return cmd }
+		v := NewPlain(opts)
+		v.Event(code)
+		v.Close(nil)
+		if want := "on " + here + " run: " + cmd + " (then type the code)\n"; !strings.Contains(plain.String(), want) {
+			t.Errorf("relay %s: plain output lacks %q:\n%s", relay, want, plain.String())
+		}
+
+		tm := startModel(t, opts, 80, 24)
+		sendAll(tm, code)
+		_, view := stopModel(t, tm)
+		if !strings.Contains(view, "On "+here+" run:") || strings.Contains(view, "other machine") {
+			t.Errorf("relay %s: the view does not say the command works on this machine only:\n%s", relay, view)
+		}
+	}
+	for _, relay := range []string{"192.168.1.20:9009", "[2001:db8::1]:9009", "relay.example:9009", "127.example:9009"} {
+		if got := runWhere(transfer.CodeReady{Relay: relay}); got != "the other machine" {
+			t.Errorf("relay %s: run on %q, want the other machine", relay, got)
+		}
+	}
+}

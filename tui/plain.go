@@ -106,7 +106,7 @@ func (v *plainView) Event(e transfer.Event) {
 	case transfer.CodeReady:
 		cmd := safeterm.Escape(v.opts.receiveCommand(e.Code))
 		v.printf("code: %s\n", safeterm.Escape(e.Code))
-		v.printf("on the other machine run: %s (then type the code)\n", cmd)
+		v.printf("on %s run: %s (then type the code)\n", runWhere(e), cmd)
 		if other := elsewhereCommand(e); other != "" {
 			v.printf("from another network: %s\n", other)
 		}

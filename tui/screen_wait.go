@@ -27,6 +27,7 @@ type waitScreen struct {
 	spin          spinner.Model
 	code          string
 	command       string
+	where         string // where the command works: "the other machine"
 	hints         []string
 	qr            string
 	steps         []step
@@ -119,6 +120,7 @@ func (s waitScreen) connecting(relay string) waitScreen {
 func (s waitScreen) withCode(c transfer.CodeReady) waitScreen {
 	s.code = safeterm.Escape(c.Code)
 	s.command = safeterm.Escape(s.cfg.opts.receiveCommand(c.Code))
+	s.where = runWhere(c)
 	s.hints = nil
 	if other := elsewhereCommand(c); other != "" {
 		s.hints = append(s.hints, "from another network: "+other)
@@ -176,7 +178,7 @@ func (s waitScreen) View() string {
 		if lipgloss.Width(box) > cw {
 			box = st.code.Render(s.code)
 		}
-		top = append(top, box, "", st.label.Render("On the other machine run:"))
+		top = append(top, box, "", st.label.Render("On "+s.where+" run:"))
 		for _, l := range wrapCommand(s.command, cw) {
 			top = append(top, st.command.Render(l))
 		}

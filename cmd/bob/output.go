@@ -44,6 +44,30 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// dataOnStdoutMode is the output mode when standard output carries the
+// received data (-o -). The view is on standard error then, and when the
+// data goes into a pipe its reader may print on the same terminal (tar xv
+// lists each file): a view that redraws by moving up over the lines it
+// drew would overwrite those, so the choice is plain lines, which only
+// ever add lines, as pv's and tar's messages do (issue 16 item 4). Data
+// going to a regular file leaves the terminal to bob: the terminal view
+// stays.
+func dataOnStdoutMode(mode outputMode, stdout any) outputMode {
+	if mode == modeAuto && !isRegularFile(stdout) {
+		return modePlain
+	}
+	return mode
+}
+
+func isRegularFile(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
+}
+
 type viewConfig struct {
 	mode           outputMode
 	role           tui.Role

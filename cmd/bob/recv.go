@@ -70,6 +70,9 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 		// and all.
 		return usageError{fmt.Errorf("use -o - only with a pipe or a file (or --to-terminal to print the raw data here)")}
 	}
+	if toStdout {
+		mode = dataOnStdoutMode(mode, e.stdout)
+	}
 	rc, err := chooseRelay(e, f.relay, f.relayPassword, f.paths)
 	if err != nil {
 		return err
