@@ -108,3 +108,13 @@ func TestRoundTripOverSecureChannel(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordSizeMatchesTheChannel ties transfer's record size to the secure
+// channel's: a transfer block must fill a record exactly, and never exceed
+// one. transfer does not import secure (it runs over any Channel), so the
+// two constants meet here.
+func TestRecordSizeMatchesTheChannel(t *testing.T) {
+	if MaxRecordPayload != secure.MaxPayload {
+		t.Fatalf("transfer.MaxRecordPayload = %d, secure.MaxPayload = %d", MaxRecordPayload, secure.MaxPayload)
+	}
+}

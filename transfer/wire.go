@@ -18,7 +18,8 @@ type Channel interface {
 	CloseWrite() error
 }
 
-// MaxRecordPayload is the largest payload a Channel carries in one record.
+// MaxRecordPayload is the largest payload a Channel carries in one record:
+// the secure channel's MaxPayload, which a test ties it to.
 const MaxRecordPayload = 65518
 
 // Record types. 0 is reserved by the channel. See PROTOCOL.md.
