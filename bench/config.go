@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bob-p2p/bob/transfer"
 )
 
 // Case names, in the order they run.
@@ -137,9 +139,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if c.smallFiles < 1 || c.smallFiles > 1_000_000 {
 		return config{}, fmt.Errorf("-files must be between 1 and 1000000, not %d", c.smallFiles)
 	}
-	switch c.compress {
-	case "auto", "on", "off":
-	default:
+	if _, err := transfer.ParseCompression(c.compress); err != nil {
 		return config{}, fmt.Errorf("-compress must be auto, on or off, not %q", c.compress)
 	}
 	if c.ceilingRuns < 1 || c.ceilingRuns > 20 {

@@ -76,7 +76,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err := os.WriteFile(src, inputs[name], 0o644); err != nil {
 			b.Fatal(err)
 		}
-		for _, mode := range []string{"off", "auto", "on"} {
+		for _, mode := range []Compression{CompressOff, CompressAuto, CompressOn} {
 			for _, sink := range []string{"discard", "disk"} {
 				b.Run(fmt.Sprintf("%s/%s/%s", name, mode, sink), func(b *testing.B) {
 					b.SetBytes(size)

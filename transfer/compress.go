@@ -10,19 +10,31 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Compression modes of SendOptions.Compress.
+// Compression says whether the sender compresses blocks with zstd.
+type Compression string
+
+// The compression modes; the zero value means CompressAuto.
 const (
-	CompressAuto = "auto"
-	CompressOn   = "on"
-	CompressOff  = "off"
+	CompressAuto Compression = "auto" // try, and keep what shrinks
+	CompressOn   Compression = "on"   // compress every block that shrinks, even media
+	CompressOff  Compression = "off"  // send every block raw
 )
 
-func checkCompress(mode string) error {
-	switch mode {
-	case "", CompressAuto, CompressOn, CompressOff:
+// ParseCompression reads a mode as a person types it (a flag's value).
+func ParseCompression(s string) (Compression, error) {
+	switch m := Compression(s); m {
+	case CompressAuto, CompressOn, CompressOff:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown compression mode %q (use auto, on or off)", s)
+}
+
+func checkCompress(mode Compression) error {
+	if mode == "" {
 		return nil
 	}
-	return fmt.Errorf("unknown compression mode %q (use auto, on or off)", mode)
+	_, err := ParseCompression(string(mode))
+	return err
 }
 
 // alreadyCompressed lists extensions of media and archive formats whose

@@ -34,8 +34,8 @@ func TestRoundTripTree(t *testing.T) {
 	single := filepath.Join(src, "single.txt")
 	writeFile(t, single, []byte("one file"), 0o644)
 
-	for _, mode := range []string{"auto", "on", "off"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []Compression{CompressAuto, CompressOn, CompressOff} {
+		t.Run(string(mode), func(t *testing.T) {
 			out := t.TempDir()
 			r := transfer(t, SendOptions{Paths: []string{tree, single}, Compress: mode}, ReceiveOptions{OutDir: out})
 			mustOK(t, r)

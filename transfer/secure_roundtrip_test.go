@@ -70,8 +70,8 @@ func TestRoundTripOverSecureChannel(t *testing.T) {
 	// Zero blocks in the middle of data: sent as lengths, not bytes.
 	zeros := append(append(randBytes(22, 1000), make([]byte, 2*BlockSize)...), randBytes(23, 5000)...)
 	writeFile(t, filepath.Join(src, "set", "zeros.bin"), zeros, 0o644)
-	for _, mode := range []string{CompressOff, CompressAuto, CompressOn} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []Compression{CompressOff, CompressAuto, CompressOn} {
+		t.Run(string(mode), func(t *testing.T) {
 			snd, rcv := securePair(t)
 			out := t.TempDir()
 			var wg sync.WaitGroup

@@ -26,8 +26,8 @@ type SendOptions struct {
 	// ("stdin" if empty).
 	Stdin      io.Reader
 	StreamName string
-	// Compress is "auto" (default), "on" or "off".
-	Compress string
+	// Compress is CompressAuto if empty.
+	Compress Compression
 }
 
 // CheckSources checks quickly that opts names something that can be sent:

@@ -79,7 +79,7 @@ type item struct {
 
 type pipeline struct {
 	s       *sender
-	mode    string
+	mode    Compression
 	enc     *zstd.Encoder
 	ordered chan *item
 	work    chan *item

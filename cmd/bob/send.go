@@ -60,12 +60,11 @@ that everything arrived intact.`,
 }
 
 func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
-	opts := transfer.SendOptions{Compress: f.compress}
-	switch f.compress {
-	case "auto", "on", "off":
-	default:
+	compress, err := transfer.ParseCompression(f.compress)
+	if err != nil {
 		return usageError{fmt.Errorf("--compress must be auto, on or off, not %q", f.compress)}
 	}
+	opts := transfer.SendOptions{Compress: compress}
 	switch {
 	case f.textSet && len(args) > 0:
 		return usageError{fmt.Errorf("give either --text or paths to send, not both")}

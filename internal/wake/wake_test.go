@@ -68,13 +68,13 @@ func TestStopTwice(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := OnDone(ctx, a.SetDeadline)
-	if stop() || stop() {
+	if first, again := stop(), stop(); first || again {
 		t.Fatal("stop before cancel says it interrupted")
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	stop2 := OnDone(ctx2, a.SetDeadline)
 	cancel2()
-	if !stop2() || !stop2() {
+	if first, again := stop2(), stop2(); !first || !again {
 		t.Fatal("stop after cancel says it did not interrupt")
 	}
 }
