@@ -40,16 +40,28 @@ type OfferEntry struct {
 	Path  string // slash-separated relative path, raw
 	Size  int64
 	IsDir bool
+	// Hidden: a component of Path starts with a dot (.ssh/authorized_keys,
+	// .bash_profile), which most file lists do not show.
+	Hidden bool
+	// Exists (receiver, folders): the folder is already in the output
+	// folder; what the offer puts in it goes among what is there.
+	Exists bool
+	// InExisting (receiver): the entry is written into a folder of the
+	// offer that is already in the output folder.
+	InExisting bool
 }
 
 // OfferReceived (receiver) / OfferSent (sender): what is about to move.
 type OfferReceived struct {
 	Files, Folders int
 	TotalBytes     int64
-	Entries        []OfferEntry // the first entries, at most a few hundred
-	IsText         bool
-	IsStream       bool  // size unknown (stdin)
-	Resumable      int64 // bytes already present as .bob-part that will not be sent again
+	// Entries: the receiver gets every entry of the offer, so that a
+	// person can see all of it before accepting; the sender's own view
+	// gets the first few hundred.
+	Entries   []OfferEntry
+	IsText    bool
+	IsStream  bool  // size unknown (stdin)
+	Resumable int64 // bytes already present as .bob-part that will not be sent again
 }
 
 // OfferSent mirrors OfferReceived on the sender side.

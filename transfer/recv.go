@@ -89,7 +89,7 @@ func (r *receiver) run(ctx context.Context) error {
 		return err
 	}
 	o := r.offer
-	ev := offerEvent(o.Header, o.Entries, o.Files, o.Folders)
+	ev := offerEvent(o.Header, o.Entries, o.Files, o.Folders, len(o.Entries))
 	if r.opts.Stdout != nil && (o.Folders > 0 || o.Files != 1) {
 		return fmt.Errorf("%w: %d files and %d folders cannot be written to standard output", ErrUnsafeOffer, o.Files, o.Folders)
 	}
@@ -104,6 +104,7 @@ func (r *receiver) run(ctx context.Context) error {
 			return err
 		}
 		ev.Resumable = d.resumable
+		d.markExisting(ev.Entries)
 	}
 	r.em.emit(ev)
 	ok, err := r.ask(ctx, ev)

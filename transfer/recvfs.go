@@ -212,6 +212,24 @@ func (d *disk) plan() error {
 	return nil
 }
 
+// markExisting flags, in the offer as shown (one OfferEntry per entry),
+// the folders plan found already in the output folder and what the offer
+// writes straight into them: a sender can aim at a folder such as .ssh, and
+// the person should see that before accepting (issue 18, item 2).
+func (d *disk) markExisting(shown []OfferEntry) {
+	existing := make(map[string]bool)
+	for i := range shown {
+		e := &d.o.Entries[i]
+		if j := strings.LastIndexByte(e.Path, '/'); j >= 0 && existing[e.Path[:j]] {
+			shown[i].InExisting = true
+		}
+		if e.Kind == kindDir && d.state[i].exists {
+			shown[i].Exists = true
+			existing[e.Path] = true
+		}
+	}
+}
+
 // streamSpace is asked before n more bytes of stream e, which has size
 // bytes so far, are written: it stops the stream with ErrNoSpace before the
 // folder's free space falls below StreamSpaceReserve.

@@ -290,10 +290,12 @@ func (o *outgoing) write(c *conn) error {
 	return nil
 }
 
-// maxShownEntries caps the entries listed in OfferSent / OfferReceived.
-const maxShownEntries = 200
+// maxSentEntries caps the entries listed in OfferSent: the sender knows
+// what it sends. OfferReceived lists every entry (issue 18, item 2).
+const maxSentEntries = 200
 
-func offerEvent(h offerHeader, entries []entry, files, folders int) OfferReceived {
+// offerEvent describes an offer for the views, with its first limit entries.
+func offerEvent(h offerHeader, entries []entry, files, folders, limit int) OfferReceived {
 	ev := OfferReceived{
 		Files:      files,
 		Folders:    folders,
@@ -304,10 +306,18 @@ func offerEvent(h offerHeader, entries []entry, files, folders int) OfferReceive
 	if ev.IsStream {
 		ev.TotalBytes = -1
 	}
-	for _, e := range entries[:min(len(entries), maxShownEntries)] {
-		ev.Entries = append(ev.Entries, OfferEntry{Path: e.Path, Size: e.Size, IsDir: e.Kind == kindDir})
+	shown := entries[:min(len(entries), limit)]
+	ev.Entries = make([]OfferEntry, len(shown))
+	for i, e := range shown {
+		ev.Entries[i] = OfferEntry{Path: e.Path, Size: e.Size, IsDir: e.Kind == kindDir, Hidden: hiddenName(e.Path)}
 	}
 	return ev
+}
+
+// hiddenName reports whether a component of the slash-separated path p
+// starts with a dot: a name most file lists hide.
+func hiddenName(p string) bool {
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }
 
 // Send sends what opts names over ch: it walks the sources, sends the offer,
@@ -345,7 +355,7 @@ func (s *sender) run(ctx context.Context) error {
 	if err := s.out.write(s.c); err != nil {
 		return fmt.Errorf("sending the offer: %w", err)
 	}
-	s.em.emit(OfferSent(offerEvent(s.out.header, s.out.entries, s.out.files, s.out.folders)))
+	s.em.emit(OfferSent(offerEvent(s.out.header, s.out.entries, s.out.files, s.out.folders, maxSentEntries)))
 	if err := s.awaitAnswer(ctx); err != nil {
 		return err
 	}

@@ -250,7 +250,7 @@ func offerWhat(o transfer.OfferReceived) string {
 // entryLine shows one offer entry, its peer-chosen path escaped.
 func entryLine(e transfer.OfferEntry) string {
 	if e.IsDir {
-		return safeterm.Escape(e.Path) + "/"
+		return entryName(e)
 	}
 	return fmt.Sprintf("%s (%s)", safeterm.Escape(e.Path), size(e.Size))
 }
@@ -305,4 +305,78 @@ func changedNote(n int) string {
 // skippedNote is the one-line mention of entries left out of an offer.
 func skippedNote(n int) string {
 	return fmt.Sprintf("left out %s that cannot be sent (links, special files, unreadable)", plural(n, "entry", "entries"))
+}
+
+// entryNote says what is worth a second look about an offered entry (""
+// when nothing is): a hidden name, a folder already in the output folder,
+// a write into one (issue 18, item 2).
+func entryNote(e transfer.OfferEntry) string {
+	var notes []string
+	if e.Hidden {
+		notes = append(notes, "hidden name")
+	}
+	if e.Exists {
+		notes = append(notes, "folder already here")
+	}
+	if e.InExisting {
+		notes = append(notes, "into a folder already here")
+	}
+	return strings.Join(notes, ", ")
+}
+
+// offerEntryLine is an entry as the offer lists it: its line, and its note
+// after "!" (styled by note).
+func offerEntryLine(e transfer.OfferEntry, stream bool, note func(...string) string) string {
+	line := entryLine(e)
+	if stream { // its size is not known: its name is what there is to show
+		line = safeterm.Escape(e.Path) + " (a stream)"
+	}
+	if n := entryNote(e); n != "" {
+		line += "  " + note("! "+n)
+	}
+	return line
+}
+
+// offerWarnings sums up the flagged entries of an offer, so that a person
+// learns of them even when the list is too long to read through: hidden
+// names, and folders already in the output folder that the offer writes
+// into, each with the first few names.
+func offerWarnings(o transfer.OfferReceived) []string {
+	var hidden, existing []string
+	for _, e := range o.Entries {
+		if e.Hidden {
+			hidden = append(hidden, entryName(e))
+		}
+		if e.Exists {
+			existing = append(existing, entryName(e))
+		}
+	}
+	var out []string
+	if len(hidden) > 0 {
+		what := plural(len(hidden), "entry has a hidden name", "entries have hidden names")
+		out = append(out, what+" (starting with a dot): "+someNames(hidden))
+	}
+	if len(existing) > 0 {
+		what := plural(len(existing), "folder is", "folders are")
+		out = append(out, what+" already here and will get new files: "+someNames(existing))
+	}
+	return out
+}
+
+// entryName is an entry's escaped path, with a slash after a folder.
+func entryName(e transfer.OfferEntry) string {
+	if e.IsDir {
+		return safeterm.Escape(e.Path) + "/"
+	}
+	return safeterm.Escape(e.Path)
+}
+
+// someNames lists the first few of names (already escaped).
+func someNames(names []string) string {
+	const show = 3
+	s := strings.Join(names[:min(len(names), show)], ", ")
+	if len(names) > show {
+		s += fmt.Sprintf(" and %d more", len(names)-show)
+	}
+	return s
 }

@@ -101,6 +101,19 @@ func TestOfferScrolls(t *testing.T) {
 	}
 }
 
+// TestOfferScrollsToTheEnd: the list reaches the last of many entries
+// (issue 18, item 2: no entry is left out of the offer screen).
+func TestOfferScrollsToTheEnd(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	tm.Send(offerMsg{offer: sampleOffer(999), reply: make(chan acceptReply, 1)})
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnd})
+	tm.Send(tea.KeyMsg{Type: tea.KeyUp})
+	_, view := stopModel(t, tm)
+	if !strings.Contains(view, "photo-998.jpg") || strings.Contains(view, "photo-999.jpg") || !strings.Contains(view, "–999 of 1000") {
+		t.Fatalf("end then up does not show the last entries but one:\n%s", view)
+	}
+}
+
 func TestResize(t *testing.T) {
 	tm := startModel(t, testOptions(Sending), 100, 30)
 	sendAll(tm, progressEvents()...)

@@ -5,44 +5,39 @@ import (
 	"strings"
 
 	"github.com/bob-p2p/bob/transfer"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
 
-// offerScreen shows what the sender offers, the first entries in a
-// scrollable list, and asks: y accepts, n declines, enter takes the
-// highlighted button, which starts on Decline so a stray enter is safe.
+// offerScreen shows what the sender offers, every entry in a scrollable
+// list with hidden names and writes into existing folders flagged, and
+// asks: y accepts, n declines, enter takes the highlighted button, which
+// starts on Decline so a stray enter is safe.
 type offerScreen struct {
 	cfg           *config
 	width, height int
 	offer         transfer.OfferReceived
-	list          viewport.Model
+	list          entryList
 	accept        bool // the highlighted button
 	answered      bool
 }
 
 func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
 	s := offerScreen{cfg: cfg, offer: o}
-	lines := make([]string, len(o.Entries))
-	for i, e := range o.Entries {
-		lines[i] = entryLine(e)
-	}
-	s.list = viewport.New(0, 0)
-	s.list.SetContent(strings.Join(lines, "\n"))
+	s.list = entryList{cfg: cfg, entries: o.Entries, stream: o.IsStream}
 	return s.resize(width, height)
 }
 
 func (s offerScreen) resize(width, height int) offerScreen {
 	s.width, s.height = width, height
 	h := min(len(s.offer.Entries), 10)
-	s.list.Width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
+	s.list.width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
 	if height > 0 {
 		// The list gets what the rest of the screen, as wrapped to the
 		// window, leaves: the window also holds the top margin and the
 		// line after the view. When that is little, fitWindow drops the
 		// blank lines, and the list gets their room.
-		s.list.Height = 1
+		s.list.height = 1
 		lines := strings.Split(s.cfg.r.NewStyle().Width(contentWidth(width)).Render(s.View()), "\n")
 		room := height - 2 - (len(lines) - 1)
 		if room < 3 {
@@ -56,8 +51,8 @@ func (s offerScreen) resize(width, height int) offerScreen {
 		}
 		h = min(len(s.offer.Entries), max(1, room))
 	}
-	s.list.Height = h
-	s.list.SetYOffset(s.list.YOffset) // clamp to the new height
+	s.list.height = h
+	s.list.scroll(0) // clamp to the new height
 	return s
 }
 
@@ -87,10 +82,20 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case "tab", "shift+tab": // two buttons: cycling either way toggles
 			s.accept = !s.accept
 			return s, nil
+		case "up", "k":
+			s.list.scroll(-1)
+		case "down", "j":
+			s.list.scroll(1)
+		case "pgup", "b":
+			s.list.scroll(-s.list.height)
+		case "pgdown", " ", "f":
+			s.list.scroll(s.list.height)
+		case "home", "g":
+			s.list.scroll(-len(s.list.entries))
+		case "end", "G":
+			s.list.scroll(len(s.list.entries))
 		}
-		var cmd tea.Cmd
-		s.list, cmd = s.list.Update(msg)
-		return s, cmd
+		return s, nil
 	}
 	return s, nil
 }
@@ -105,16 +110,15 @@ func (s offerScreen) View() string {
 	o := s.offer
 	lines := []string{st.title.Render("bob · receive"), ""}
 	lines = append(lines, "The sender offers "+st.command.Render(offerWhat(o))+":")
-	if len(o.Entries) > 0 && !o.IsText && !o.IsStream { // their one entry has no name to show
-		lines = append(lines, st.listBox.Render(s.list.View()))
-		if n := len(o.Entries); n > s.list.Height {
-			first := s.list.YOffset + 1
-			last := min(n, s.list.YOffset+s.list.Height)
-			lines = append(lines, st.dim.Render(fmt.Sprintf("entries %d–%d of %d · ↑/↓ pgup/pgdn scroll", first, last, n)))
+	if len(o.Entries) > 0 && !o.IsText { // a text's one entry has no name to show
+		view, last := s.list.view()
+		lines = append(lines, st.listBox.Render(view))
+		if n := len(o.Entries); last < n || s.list.offset > 0 {
+			lines = append(lines, st.dim.Render(fmt.Sprintf("entries %d–%d of %d · ↑/↓ pgup/pgdn home/end scroll", s.list.offset+1, last, n)))
 		}
-		if more := o.Files + o.Folders - len(o.Entries); more > 0 {
-			lines = append(lines, st.dim.Render(fmt.Sprintf("…and %d more not listed", more)))
-		}
+	}
+	for _, w := range offerWarnings(o) {
+		lines = append(lines, st.warn.Render("! "+w))
 	}
 	if o.Resumable > 0 {
 		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
@@ -131,4 +135,55 @@ func (s offerScreen) View() string {
 		st.key.Render("ctrl+c") + " cancel"
 	lines = append(lines, st.dim.Render(help))
 	return strings.Join(lines, "\n")
+}
+
+// entryList is the offer's entries, drawn a window at a time: an offer may
+// hold a million entries, and only what shows is ever rendered. A long
+// name wraps rather than being cut, so that no part of it is hidden.
+type entryList struct {
+	cfg           *config
+	entries       []transfer.OfferEntry
+	stream        bool
+	offset        int // the first entry shown
+	width, height int // in cells and lines
+}
+
+// lines renders entry i, wrapped to the list's width.
+func (l entryList) lines(i int) []string {
+	line := offerEntryLine(l.entries[i], l.stream, l.cfg.st.warn.Render)
+	return strings.Split(l.cfg.r.NewStyle().Width(max(l.width, 1)).Render(line), "\n")
+}
+
+// view draws the window from offset, height lines padded to the width, and
+// returns the 1-based number of the last entry shown whole (or the first,
+// if even it does not fit).
+func (l entryList) view() (string, int) {
+	var out []string
+	last := l.offset
+	for i := l.offset; i < len(l.entries) && len(out) < l.height; i++ {
+		ls := l.lines(i)
+		if len(out)+len(ls) <= l.height || i == l.offset {
+			last = i + 1
+		}
+		out = append(out, ls...)
+	}
+	box := l.cfg.r.NewStyle().Width(l.width).Height(l.height).MaxHeight(l.height).MaxWidth(l.width)
+	return box.Render(strings.Join(out, "\n")), last
+}
+
+// maxOffset is the first entry of the last full window.
+func (l entryList) maxOffset() int {
+	used := 0
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		used += len(l.lines(i))
+		if used > l.height {
+			return min(i+1, len(l.entries)-1)
+		}
+	}
+	return 0
+}
+
+// scroll moves the window by n entries, within the list.
+func (l *entryList) scroll(n int) {
+	l.offset = max(0, min(l.offset+n, l.maxOffset()))
 }

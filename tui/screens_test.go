@@ -108,10 +108,54 @@ func TestGoldenReceiverConnecting(t *testing.T) {
 func TestGoldenReceiverOffer(t *testing.T) {
 	tm := startModel(t, testOptions(Receiving), 80, 24)
 	o := sampleOffer(30)
-	o.Files = 40 // more than listed
 	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{}, transfer.Secured{})
 	tm.Send(offerMsg{offer: o, reply: make(chan acceptReply, 1)})
 	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+// hiddenWritesOffer is issue 18's attack (item 2): nine holiday photos,
+// then .ssh/authorized_keys into a .ssh the receiver already has, and
+// .bash_profile, as a real sender orders them.
+func hiddenWritesOffer() transfer.OfferReceived {
+	o := transfer.OfferReceived{Files: 11, Folders: 1}
+	for i := 1; i <= 9; i++ {
+		o.Entries = append(o.Entries, transfer.OfferEntry{Path: fmt.Sprintf("photo-%d.jpg", i), Size: 2_400_000})
+	}
+	o.Entries = append(o.Entries,
+		transfer.OfferEntry{Path: ".ssh", IsDir: true, Hidden: true, Exists: true},
+		transfer.OfferEntry{Path: ".ssh/authorized_keys", Size: 26, Hidden: true, InExisting: true},
+		transfer.OfferEntry{Path: ".bash_profile", Size: 15, Hidden: true})
+	for _, e := range o.Entries {
+		o.TotalBytes += e.Size
+	}
+	return o
+}
+
+// TestGoldenReceiverOfferHidden: the hidden entries are named in the
+// warnings at once, and flagged in the list when it is scrolled to them.
+func TestGoldenReceiverOfferHidden(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	tm.Send(offerMsg{offer: hiddenWritesOffer(), reply: make(chan acceptReply, 1)})
+	waitFor := func(want string) {
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), want) },
+			teatest.WithDuration(10*time.Second))
+	}
+	waitFor("entries 1–")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnd})
+	_, view := stopModel(t, tm)
+	for _, want := range []string{
+		"! 3 entries have hidden names (starting with a dot): .ssh/, .ssh/authorized_keys, .bash_profile",
+		"! 1 folder is already here and will get new files: .ssh/",
+		".ssh/ ! hidden name, folder already here",
+		".ssh/authorized_keys (26 B) ! hidden name, into a folder already here",
+		".bash_profile (15 B) ! hidden name",
+		"of 12 ·",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(view), " "), want) { // as wrapped to the window
+			t.Errorf("the offer does not show %q:\n%s", want, view)
+		}
+	}
 	teatest.RequireEqualOutput(t, []byte(view))
 }
 
