@@ -62,6 +62,10 @@ type OfferReceived struct {
 	IsText    bool
 	IsStream  bool  // size unknown (stdin)
 	Resumable int64 // bytes already present as .bob-part that will not be sent again
+	// LeftOut is how many entries the sender says it left out of the
+	// offer (links, special files, what it may not read), at most
+	// MaxLeftOut: the peer's word, for the person.
+	LeftOut int64
 }
 
 // OfferSent mirrors OfferReceived on the sender side.

@@ -18,6 +18,10 @@ const (
 	MaxComponentBytes = 255 - len(partSuffix)
 	MaxFileSize       = 1 << 50 // 1 PiB: any single file, and the total
 	MaxTextBytes      = 16 << 20
+	// MaxLeftOut bounds the count of entries a sender says it left out:
+	// a number for the person, never used to size anything. A sender
+	// that left out more says this many.
+	MaxLeftOut = 1 << 30
 )
 
 // partSuffix names the sibling a file is written to until it is verified.
@@ -55,12 +59,20 @@ type offerHeader struct {
 	Kind    byte
 	Count   int64 // number of entries that follow
 	Total   int64 // sum of file sizes
+	// LeftOut is how many entries the sender left out of the offer (links,
+	// special files, what it may not read): optional on the wire, written
+	// only when not 0, so that an offer without it is as before.
+	LeftOut int64
 }
 
 func (h offerHeader) append(b []byte) []byte {
 	b = append(b, h.Version, h.Kind)
 	b = binary.AppendUvarint(b, uint64(h.Count))
-	return binary.AppendUvarint(b, uint64(h.Total))
+	b = binary.AppendUvarint(b, uint64(h.Total))
+	if h.LeftOut > 0 {
+		b = binary.AppendUvarint(b, uint64(h.LeftOut))
+	}
+	return b
 }
 
 func decodeOfferHeader(p []byte) (h offerHeader, err error) {
@@ -69,6 +81,9 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	h.Kind = d.byte()
 	h.Count = d.size()
 	h.Total = d.size()
+	if len(d.b) > 0 {
+		h.LeftOut = d.size()
+	}
 	if err := d.done(); err != nil {
 		return h, fmt.Errorf("bad offer header: %w", err)
 	}
@@ -85,6 +100,8 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		return h, fmt.Errorf("the offer totals %d bytes; the limit is %d", h.Total, int64(MaxFileSize))
 	case h.Kind != offerFiles && h.Count != 1:
 		return h, errors.New("a text or stream offer must have exactly one entry")
+	case h.LeftOut > MaxLeftOut:
+		return h, fmt.Errorf("the offer says %d entries were left out; the limit is %d", h.LeftOut, MaxLeftOut)
 	}
 	return h, nil
 }

@@ -187,7 +187,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				if rel == "." || !errors.Is(err, fs.ErrPermission) {
 					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
 				}
-				em.emit(Skipped{Path: name, Reason: "not readable"})
+				out.skip(em, Skipped{Path: name, Reason: "not readable"})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -216,9 +216,9 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				}
 				out.add(fileEntry(name, info), sourceRef{root: root, path: rel, info: info})
 			case t&fs.ModeSymlink != 0:
-				em.emit(Skipped{Path: name, Reason: "symbolic link"})
+				out.skip(em, Skipped{Path: name, Reason: "symbolic link"})
 			default:
-				em.emit(Skipped{Path: name, Reason: "special file"})
+				out.skip(em, Skipped{Path: name, Reason: "special file"})
 			}
 			if len(out.entries) > MaxEntries {
 				return fmt.Errorf("too many files and folders: bob sends at most %d at once", MaxEntries)
@@ -256,6 +256,13 @@ func (o *outgoing) add(e entry, src sourceRef) {
 		o.files++
 		o.header.Total += e.Size
 	}
+}
+
+// skip reports an entry left out of the offer, and counts it for the
+// receiver (issue 16, item 16).
+func (o *outgoing) skip(em *emitter, s Skipped) {
+	em.emit(s)
+	o.header.LeftOut = min(o.header.LeftOut+1, MaxLeftOut)
 }
 
 // dropFolder takes back the last entry if it is the folder name: one that
@@ -302,6 +309,7 @@ func offerEvent(h offerHeader, entries []entry, files, folders, limit int) Offer
 		TotalBytes: h.Total,
 		IsText:     h.Kind == offerText,
 		IsStream:   h.Kind == offerStream,
+		LeftOut:    h.LeftOut,
 	}
 	if ev.IsStream {
 		ev.TotalBytes = -1

@@ -380,3 +380,13 @@ func someNames(names []string) string {
 	}
 	return s
 }
+
+// leftOutNote says how many entries the sender left out of its offer (links,
+// special files, what it may not read): "3 entries were left out by the
+// sender".
+func leftOutNote(n int64) string {
+	if n == 1 {
+		return "1 entry was left out by the sender"
+	}
+	return fmt.Sprintf("%d entries were left out by the sender", n)
+}

@@ -61,7 +61,8 @@ type (
 		Text      bool        `json:"text,omitempty"`
 		Stream    bool        `json:"stream,omitempty"`
 		Resumable int64       `json:"resumable,omitempty"`
-		Entries   []jsonEntry `json:"entries"` // receiver: all; sender: the first 200
+		LeftOut   int64       `json:"left_out,omitempty"` // entries the sender says it left out
+		Entries   []jsonEntry `json:"entries"`            // receiver: all; sender: the first 200
 	}
 	jsonAccepted struct {
 		Event       string `json:"event"` // "accepted"
@@ -139,7 +140,7 @@ type jsonView struct {
 //	connecting  relay
 //	paired
 //	secured     cipher
-//	offer       files, folders, bytes, text, stream, resumable,
+//	offer       files, folders, bytes, text, stream, resumable, left_out,
 //	            entries[{path, size, dir, hidden, exists, in_existing}]
 //	accepted    resume_bytes
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
@@ -233,7 +234,7 @@ func (v *jsonView) offer(o transfer.OfferReceived) {
 		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir, Hidden: e.Hidden, Exists: e.Exists, InExisting: e.InExisting}
 	}
 	v.write(jsonOffer{Event: "offer", Files: o.Files, Folders: o.Folders, Bytes: o.TotalBytes,
-		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, Entries: entries})
+		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, LeftOut: o.LeftOut, Entries: entries})
 }
 
 func (v *jsonView) progress(p transfer.Progress) {

@@ -183,6 +183,9 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 	for _, w := range offerWarnings(o) {
 		v.printf("  warning: %s\n", w)
 	}
+	if o.LeftOut > 0 {
+		v.printf("  %s\n", leftOutNote(o.LeftOut))
+	}
 	if o.Resumable > 0 {
 		v.printf("  %s is already here and will not be sent again\n", size(o.Resumable))
 	}

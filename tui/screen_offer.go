@@ -120,6 +120,9 @@ func (s offerScreen) View() string {
 	for _, w := range offerWarnings(o) {
 		lines = append(lines, st.warn.Render("! "+w))
 	}
+	if o.LeftOut > 0 {
+		lines = append(lines, st.dim.Render(leftOutNote(o.LeftOut)))
+	}
 	if o.Resumable > 0 {
 		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
 	}

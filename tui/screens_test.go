@@ -305,3 +305,35 @@ func TestStreamIsAStream(t *testing.T) {
 		t.Errorf("offer of a stream:\n%s", view)
 	}
 }
+
+// TestOfferSaysWhatWasLeftOut: every view of an offer says how many entries
+// the sender left out (issue 16, item 16).
+func TestOfferSaysWhatWasLeftOut(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want string
+	}{{1, "1 entry was left out by the sender"}, {3, "3 entries were left out by the sender"}} {
+		o := sampleOffer(2)
+		o.LeftOut = c.n
+		cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+		if view := newOfferScreen(cfg, o, 80, 24).View(); !strings.Contains(view, c.want) {
+			t.Errorf("the offer screen lacks %q:\n%s", c.want, view)
+		}
+		var plain strings.Builder
+		newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+		if !strings.Contains(plain.String(), "  "+c.want+"\n") {
+			t.Errorf("plain output lacks %q:\n%s", c.want, plain.String())
+		}
+		var js strings.Builder
+		newJSON(&js, Options{Role: Receiving}, newFakeClock().now).Event(o)
+		if want := fmt.Sprintf(`"left_out":%d,`, c.n); !strings.Contains(js.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js.String())
+		}
+	}
+	o := sampleOffer(2)
+	var plain strings.Builder
+	newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+	if strings.Contains(plain.String(), "left out") {
+		t.Errorf("an offer with nothing left out says so:\n%s", plain.String())
+	}
+}
