@@ -51,6 +51,9 @@ func Receive(ctx context.Context, ch Channel, opts ReceiveOptions, emit func(Eve
 		kept = r.disk.keptBytes()
 	}
 	r.close()
+	if err != nil && r.disk != nil {
+		removeEmpty(r.disk.created)
+	}
 	err = c.finish(ctx, err)
 	if err != nil && kept > 0 {
 		err = &PartialError{Err: err, Kept: kept, Dir: r.disk.dir}

@@ -37,6 +37,7 @@ type disk struct {
 	root      *os.Root
 	dirs      *dirCache
 	dir       string
+	created   []string // the output folder and parents bob created, deepest first
 	overwrite bool
 	o         *offer
 
@@ -81,18 +82,49 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if dir == "" {
 		dir = "."
 	}
+	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
+		removeEmpty(created)
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
 	if d.freeSpace == nil {
 		d.freeSpace = freeSpace
 	}
 	return d, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist yet,
+// deepest first: what MkdirAll(dir) creates.
+func missingDirs(dir string) []string {
+	var missing []string
+	for p := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = append(missing, p)
+		parent := filepath.Dir(p)
+		if parent == p {
+			return missing
+		}
+		p = parent
+	}
+}
+
+// removeEmpty removes the folders bob created for the output folder, deepest
+// first, while they are empty: a declined or failed transfer that wrote
+// nothing leaves no empty folder behind (issue 16, item 15). A folder with
+// anything in it (a part file kept for resuming) stays.
+func removeEmpty(created []string) {
+	for _, p := range created {
+		if os.Remove(p) != nil {
+			return
+		}
+	}
 }
 
 func (d *disk) close() {

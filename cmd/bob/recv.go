@@ -143,7 +143,8 @@ func askCode(prompt func() (string, error), warn io.Writer) (codes.Code, error) 
 }
 
 // checkOutDir fails early on an output folder that cannot work; a missing
-// one is fine: it is created once the offer is accepted.
+// one is fine: it is created when the offer arrives, and removed again if
+// the transfer ends with nothing written to it.
 func checkOutDir(dir string) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
