@@ -66,6 +66,10 @@ type OfferReceived struct {
 	// offer (links, special files, what it may not read), at most
 	// MaxLeftOut: the peer's word, for the person.
 	LeftOut int64
+	// Text is a short text's content (at most MaxTextPreview bytes), raw,
+	// carried in the offer so that it can be read before accepting; ""
+	// for longer texts and older senders. The text received must match.
+	Text string
 }
 
 // OfferSent mirrors OfferReceived on the sender side.

@@ -484,6 +484,9 @@ func (r *receiver) endFile(cur *incoming, p []byte) error {
 	switch s := cur.sink.(type) {
 	case *textSink:
 		text := s.buf.String()
+		if shown := r.offer.Header.Text; shown != "" && text != shown {
+			return verifyError("the text differs from the one the offer showed")
+		}
 		r.em.emit(TextReceived{Text: text})
 		if r.opts.Stdout != nil {
 			if _, err := io.WriteString(r.opts.Stdout, text); err != nil {

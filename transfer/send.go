@@ -157,6 +157,9 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 	case opts.IsText:
 		out.header.Kind = offerText
 		out.add(entry{Kind: kindText, Size: int64(len(opts.Text))}, sourceRef{})
+		if len(opts.Text) <= MaxTextPreview {
+			out.header.Text = opts.Text // shown before accepting (issue 16, item 19)
+		}
 	case opts.Stdin != nil:
 		out.header.Kind = offerStream
 		out.add(entry{Kind: kindStream, Path: streamName(opts), MTime: time.Now().UnixNano(), Mode: 0o644}, sourceRef{})
@@ -310,6 +313,7 @@ func offerEvent(h offerHeader, entries []entry, files, folders, limit int) Offer
 		IsText:     h.Kind == offerText,
 		IsStream:   h.Kind == offerStream,
 		LeftOut:    h.LeftOut,
+		Text:       h.Text,
 	}
 	if ev.IsStream {
 		ev.TotalBytes = -1

@@ -62,6 +62,7 @@ type (
 		Stream    bool        `json:"stream,omitempty"`
 		Resumable int64       `json:"resumable,omitempty"`
 		LeftOut   int64       `json:"left_out,omitempty"` // entries the sender says it left out
+		Preview   string      `json:"preview,omitempty"`  // a short text's content, escaped
 		Entries   []jsonEntry `json:"entries"`            // receiver: all; sender: the first 200
 	}
 	jsonAccepted struct {
@@ -140,7 +141,7 @@ type jsonView struct {
 //	connecting  relay
 //	paired
 //	secured     cipher
-//	offer       files, folders, bytes, text, stream, resumable, left_out,
+//	offer       files, folders, bytes, text, stream, resumable, left_out, preview,
 //	            entries[{path, size, dir, hidden, exists, in_existing}]
 //	accepted    resume_bytes
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
@@ -234,7 +235,7 @@ func (v *jsonView) offer(o transfer.OfferReceived) {
 		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir, Hidden: e.Hidden, Exists: e.Exists, InExisting: e.InExisting}
 	}
 	v.write(jsonOffer{Event: "offer", Files: o.Files, Folders: o.Folders, Bytes: o.TotalBytes,
-		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, LeftOut: o.LeftOut, Entries: entries})
+		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, LeftOut: o.LeftOut, Preview: safeterm.Escape(o.Text), Entries: entries})
 }
 
 func (v *jsonView) progress(p transfer.Progress) {

@@ -171,6 +171,11 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 	v.offerShown = true
 	v.text, v.stream = o.IsText, o.IsStream
 	v.printf("offer: %s\n", offerWhat(o))
+	if o.Text != "" { // a short text comes in the offer: read it before accepting
+		for _, l := range strings.Split(escapeLines(o.Text), "\n") {
+			v.printf("  | %s\n", l)
+		}
+	}
 	if !o.IsText { // a text's one entry has no name
 		// Every entry, however many: a sender could otherwise put what
 		// it does not want seen after the first lines (issue 18, item 2).

@@ -24,13 +24,24 @@ type offerScreen struct {
 
 func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
 	s := offerScreen{cfg: cfg, offer: o}
-	s.list = entryList{cfg: cfg, entries: o.Entries, stream: o.IsStream}
+	s.list = entryList{cfg: cfg, n: len(o.Entries), unit: "entries", line: func(i int) string {
+		return offerEntryLine(o.Entries[i], o.IsStream, cfg.st.warn.Render)
+	}}
+	switch {
+	case o.IsText && o.Text != "":
+		// A short text comes in the offer: it is read before accepting
+		// (issue 16, item 19), a line at a time if it has many.
+		text := strings.Split(escapeLines(o.Text), "\n")
+		s.list.n, s.list.unit, s.list.line = len(text), "lines", func(i int) string { return text[i] }
+	case o.IsText: // its one entry has no name to show
+		s.list.n = 0
+	}
 	return s.resize(width, height)
 }
 
 func (s offerScreen) resize(width, height int) offerScreen {
 	s.width, s.height = width, height
-	h := min(len(s.offer.Entries), 10)
+	h := min(s.list.n, 10)
 	s.list.width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
 	if height > 0 {
 		// The list gets what the rest of the screen, as wrapped to the
@@ -49,7 +60,7 @@ func (s offerScreen) resize(width, height int) offerScreen {
 			}
 			room = height - nonBlank
 		}
-		h = min(len(s.offer.Entries), max(1, room))
+		h = min(s.list.n, max(1, room))
 	}
 	s.list.height = h
 	s.list.scroll(0) // clamp to the new height
@@ -91,9 +102,9 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case "pgdown", " ", "f":
 			s.list.scroll(s.list.height)
 		case "home", "g":
-			s.list.scroll(-len(s.list.entries))
+			s.list.scroll(-s.list.n)
 		case "end", "G":
-			s.list.scroll(len(s.list.entries))
+			s.list.scroll(s.list.n)
 		}
 		return s, nil
 	}
@@ -110,11 +121,11 @@ func (s offerScreen) View() string {
 	o := s.offer
 	lines := []string{st.title.Render("bob · receive"), ""}
 	lines = append(lines, "The sender offers "+st.command.Render(offerWhat(o))+":")
-	if len(o.Entries) > 0 && !o.IsText { // a text's one entry has no name to show
+	if n := s.list.n; n > 0 {
 		view, last := s.list.view()
 		lines = append(lines, st.listBox.Render(view))
-		if n := len(o.Entries); last < n || s.list.offset > 0 {
-			lines = append(lines, st.dim.Render(fmt.Sprintf("entries %d–%d of %d · ↑/↓ pgup/pgdn home/end scroll", s.list.offset+1, last, n)))
+		if last < n || s.list.offset > 0 {
+			lines = append(lines, st.dim.Render(fmt.Sprintf("%s %d–%d of %d · ↑/↓ pgup/pgdn home/end scroll", s.list.unit, s.list.offset+1, last, n)))
 		}
 	}
 	for _, w := range offerWarnings(o) {
@@ -140,21 +151,22 @@ func (s offerScreen) View() string {
 	return strings.Join(lines, "\n")
 }
 
-// entryList is the offer's entries, drawn a window at a time: an offer may
-// hold a million entries, and only what shows is ever rendered. A long
-// name wraps rather than being cut, so that no part of it is hidden.
+// entryList is the offer's entries (or a short text's lines), drawn a
+// window at a time: an offer may hold a million entries, and only what
+// shows is ever rendered. A long name wraps rather than being cut, so that
+// no part of it is hidden.
 type entryList struct {
 	cfg           *config
-	entries       []transfer.OfferEntry
-	stream        bool
-	offset        int // the first entry shown
-	width, height int // in cells and lines
+	n             int                // entries
+	line          func(i int) string // entry i, escaped
+	unit          string             // what an entry is: "entries", "lines"
+	offset        int                // the first entry shown
+	width, height int                // in cells and lines
 }
 
 // lines renders entry i, wrapped to the list's width.
 func (l entryList) lines(i int) []string {
-	line := offerEntryLine(l.entries[i], l.stream, l.cfg.st.warn.Render)
-	return strings.Split(l.cfg.r.NewStyle().Width(max(l.width, 1)).Render(line), "\n")
+	return strings.Split(l.cfg.r.NewStyle().Width(max(l.width, 1)).Render(l.line(i)), "\n")
 }
 
 // view draws the window from offset, height lines padded to the width, and
@@ -163,7 +175,7 @@ func (l entryList) lines(i int) []string {
 func (l entryList) view() (string, int) {
 	var out []string
 	last := l.offset
-	for i := l.offset; i < len(l.entries) && len(out) < l.height; i++ {
+	for i := l.offset; i < l.n && len(out) < l.height; i++ {
 		ls := l.lines(i)
 		if len(out)+len(ls) <= l.height || i == l.offset {
 			last = i + 1
@@ -177,10 +189,10 @@ func (l entryList) view() (string, int) {
 // maxOffset is the first entry of the last full window.
 func (l entryList) maxOffset() int {
 	used := 0
-	for i := len(l.entries) - 1; i >= 0; i-- {
+	for i := l.n - 1; i >= 0; i-- {
 		used += len(l.lines(i))
 		if used > l.height {
-			return min(i+1, len(l.entries)-1)
+			return min(i+1, l.n-1)
 		}
 	}
 	return 0

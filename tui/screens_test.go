@@ -337,3 +337,35 @@ func TestOfferSaysWhatWasLeftOut(t *testing.T) {
 		t.Errorf("an offer with nothing left out says so:\n%s", plain.String())
 	}
 }
+
+// TestOfferShowsShortText: a short text that came in the offer is shown,
+// escaped, before accepting, in every view (issue 16, item 19); one of many
+// lines scrolls like a list.
+func TestOfferShowsShortText(t *testing.T) {
+	text := "meet at 6" + hostile + "\nbring cake\n"
+	o := transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: int64(len(text)), Text: text, Entries: []transfer.OfferEntry{{Size: int64(len(text))}}}
+	cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+	view := newOfferScreen(cfg, o, 80, 24).View()
+	escaped := `meet at 6evil\x1b]0;pwned\a` // a newline breaks the line, escapes are shown
+	if !strings.Contains(view, "│ "+escaped+" ") || !strings.Contains(view, "│ name.txt ") || !strings.Contains(view, "│ bring cake") || strings.ContainsAny(view, "\x1b\x07") {
+		t.Errorf("the offer screen does not show the text escaped:\n%q", view)
+	}
+	var plain strings.Builder
+	newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+	if want := "offer: a text message (44 B)\n  | " + escaped + "\n  | name.txt\n  | bring cake\n"; plain.String() != want {
+		t.Errorf("plain offer = %q, want %q", plain.String(), want)
+	}
+	var js strings.Builder
+	newJSON(&js, Options{Role: Receiving}, newFakeClock().now).Event(o)
+	if want := `"preview":"meet at 6evil\\x1b]0;pwned\\a\\nname.txt\\nbring cake\\n"`; !strings.Contains(js.String(), want) {
+		t.Errorf("JSON lacks %s:\n%s", want, js.String())
+	}
+
+	many := strings.Repeat("line\n", 200)
+	o = transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: int64(len(many)), Text: many}
+	s := newOfferScreen(cfg, o, 80, 24)
+	s.list.scroll(s.list.n)
+	if view := s.View(); !strings.Contains(view, "of 200 · ↑/↓") || !strings.Contains(view, "Decline") {
+		t.Errorf("a text of many lines does not scroll within the window:\n%s", view)
+	}
+}
