@@ -49,6 +49,12 @@ type OfferEntry struct {
 	// InExisting (receiver): the entry is written into a folder of the
 	// offer that is already in the output folder.
 	InExisting bool
+	// Clash (receiver, files): a file of this name is already in the
+	// output folder; the person chooses what happens (ReceiveOptions.Clash).
+	Clash bool
+	// Replaces (receiver, files, with Overwrite): the file of this name
+	// in the output folder will be replaced.
+	Replaces bool
 }
 
 // OfferReceived (receiver) / OfferSent (sender): what is about to move.

@@ -321,6 +321,12 @@ func entryNote(e transfer.OfferEntry) string {
 	if e.InExisting {
 		notes = append(notes, "into a folder already here")
 	}
+	if e.Clash {
+		notes = append(notes, "a file of this name is here")
+	}
+	if e.Replaces {
+		notes = append(notes, "replaces the file here")
+	}
 	return strings.Join(notes, ", ")
 }
 
@@ -338,27 +344,33 @@ func offerEntryLine(e transfer.OfferEntry, stream bool, note func(...string) str
 }
 
 // offerWarnings sums up the flagged entries of an offer, so that a person
-// learns of them even when the list is too long to read through: hidden
-// names, and folders already in the output folder that the offer writes
-// into, each with the first few names.
+// learns of them even when the list is too long to read through: files
+// that exist or will be replaced, hidden names, and folders already in the
+// output folder that the offer writes into, each with the first few names.
 func offerWarnings(o transfer.OfferReceived) []string {
-	var hidden, existing []string
-	for _, e := range o.Entries {
-		if e.Hidden {
-			hidden = append(hidden, entryName(e))
-		}
-		if e.Exists {
-			existing = append(existing, entryName(e))
-		}
+	kinds := []struct {
+		flagged         func(transfer.OfferEntry) bool
+		one, many, tail string
+	}{
+		{func(e transfer.OfferEntry) bool { return e.Clash }, "file of this name is", "files of these names are", " already here: "},
+		{func(e transfer.OfferEntry) bool { return e.Replaces }, "file", "files", " already here will be replaced (--overwrite): "},
+		{func(e transfer.OfferEntry) bool { return e.Hidden }, "entry has a hidden name", "entries have hidden names", " (starting with a dot): "},
+		{func(e transfer.OfferEntry) bool { return e.Exists }, "folder is", "folders are", " already here and will get new files: "},
 	}
 	var out []string
-	if len(hidden) > 0 {
-		what := plural(len(hidden), "entry has a hidden name", "entries have hidden names")
-		out = append(out, what+" (starting with a dot): "+someNames(hidden))
-	}
-	if len(existing) > 0 {
-		what := plural(len(existing), "folder is", "folders are")
-		out = append(out, what+" already here and will get new files: "+someNames(existing))
+	for _, k := range kinds {
+		var first []string
+		n := 0
+		for _, e := range o.Entries {
+			if k.flagged(e) {
+				if n++; len(first) < shownNames {
+					first = append(first, entryName(e))
+				}
+			}
+		}
+		if n > 0 {
+			out = append(out, plural(n, k.one, k.many)+k.tail+someNames(first, n))
+		}
 	}
 	return out
 }
@@ -371,12 +383,14 @@ func entryName(e transfer.OfferEntry) string {
 	return safeterm.Escape(e.Path)
 }
 
-// someNames lists the first few of names (already escaped).
-func someNames(names []string) string {
-	const show = 3
-	s := strings.Join(names[:min(len(names), show)], ", ")
-	if len(names) > show {
-		s += fmt.Sprintf(" and %d more", len(names)-show)
+// shownNames is how many names a warning lists.
+const shownNames = 3
+
+// someNames lists first, the first of n names (already escaped).
+func someNames(first []string, n int) string {
+	s := strings.Join(first, ", ")
+	if n > len(first) {
+		s += fmt.Sprintf(" and %d more", n-len(first))
 	}
 	return s
 }

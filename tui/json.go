@@ -52,6 +52,7 @@ type (
 		Hidden     bool   `json:"hidden,omitempty"`      // a name part starts with a dot
 		Exists     bool   `json:"exists,omitempty"`      // a folder already in the output folder
 		InExisting bool   `json:"in_existing,omitempty"` // written into such a folder
+		Replaces   bool   `json:"replaces,omitempty"`    // with --overwrite: replaces a file here
 	}
 	jsonOffer struct {
 		Event     string      `json:"event"` // "offer", sent or received
@@ -142,7 +143,7 @@ type jsonView struct {
 //	paired
 //	secured     cipher
 //	offer       files, folders, bytes, text, stream, resumable, left_out, preview,
-//	            entries[{path, size, dir, hidden, exists, in_existing}]
+//	            entries[{path, size, dir, hidden, exists, in_existing, replaces}]
 //	accepted    resume_bytes
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
 //	            bytes_per_second (0 until known), eta_ms (when known);
@@ -232,7 +233,7 @@ func (v *jsonView) offer(o transfer.OfferReceived) {
 	v.offerShown = true
 	entries := make([]jsonEntry, len(o.Entries))
 	for i, e := range o.Entries {
-		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir, Hidden: e.Hidden, Exists: e.Exists, InExisting: e.InExisting}
+		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir, Hidden: e.Hidden, Exists: e.Exists, InExisting: e.InExisting, Replaces: e.Replaces}
 	}
 	v.write(jsonOffer{Event: "offer", Files: o.Files, Folders: o.Folders, Bytes: o.TotalBytes,
 		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, LeftOut: o.LeftOut, Preview: safeterm.Escape(o.Text), Entries: entries})
@@ -264,6 +265,13 @@ func (v *jsonView) Accept(ctx context.Context, offer transfer.OfferReceived) (bo
 	defer v.mu.Unlock()
 	v.offer(offer)
 	return false, ErrNeedYes
+}
+
+// ChooseClash writes the offer and cancels with ErrNeedYes: JSON mode asks
+// nothing, and files that exist are refused unless --overwrite.
+func (v *jsonView) ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error) {
+	_, err := v.Accept(ctx, offer)
+	return transfer.ClashCancel, err
 }
 
 func (v *jsonView) Close(err error) {

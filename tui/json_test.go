@@ -174,7 +174,9 @@ func TestJSONFieldNames(t *testing.T) {
 func TestJSONOfferHidden(t *testing.T) {
 	var out bytes.Buffer
 	v := newJSON(&out, Options{Role: Receiving}, newFakeClock().now)
-	v.Event(hiddenWritesOffer())
+	o := hiddenWritesOffer()
+	o.Entries[0].Replaces = true
+	v.Event(o)
 	objs := decodeLines(t, out.Bytes())
 	entries := objs[0]["entries"].([]any)
 	if len(entries) != 12 {
@@ -183,17 +185,18 @@ func TestJSONOfferHidden(t *testing.T) {
 	flags := map[string]string{}
 	for _, e := range entries {
 		obj := e.(map[string]any)
-		flags[obj["path"].(string)] = fmt.Sprint(obj["hidden"], obj["exists"], obj["in_existing"])
+		flags[obj["path"].(string)] = fmt.Sprint(obj["hidden"], obj["exists"], obj["in_existing"], obj["replaces"])
 	}
 	want := map[string]string{
-		"photo-1.jpg":          "<nil> <nil> <nil>",
-		".ssh":                 "true true <nil>",
-		".ssh/authorized_keys": "true <nil> true",
-		".bash_profile":        "true <nil> <nil>",
+		"photo-1.jpg":          "<nil> <nil> <nil> true",
+		"photo-2.jpg":          "<nil> <nil> <nil> <nil>",
+		".ssh":                 "true true <nil> <nil>",
+		".ssh/authorized_keys": "true <nil> true <nil>",
+		".bash_profile":        "true <nil> <nil> <nil>",
 	}
 	for p, w := range want {
 		if flags[p] != w {
-			t.Errorf("%s: hidden, exists, in_existing = %s; want %s", p, flags[p], w)
+			t.Errorf("%s: hidden, exists, in_existing, replaces = %s; want %s", p, flags[p], w)
 		}
 	}
 }

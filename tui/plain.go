@@ -304,6 +304,37 @@ func (v *plainView) Accept(ctx context.Context, offer transfer.OfferReceived) (b
 	return false, nil
 }
 
+// ChooseClash prints the offer, its files that exist marked, and asks what
+// to do with them on one line. Only a clear answer does anything but
+// cancel.
+func (v *plainView) ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error) {
+	if err := ctx.Err(); err != nil {
+		return transfer.ClashCancel, err
+	}
+	v.mu.Lock()
+	v.showOffer(offer)
+	v.printf("Some files are already here: [o]verwrite, [k]eep both, [s]kip those, or [c]ancel? [c] ")
+	v.mu.Unlock()
+	if v.opts.In == nil {
+		v.newline()
+		return transfer.ClashCancel, ErrNoAnswer
+	}
+	answer, err := readLine(ctx, v.opts.In)
+	if err != nil {
+		v.newline()
+		return transfer.ClashCancel, err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "o", "overwrite":
+		return transfer.ClashOverwrite, nil
+	case "k", "keep", "keep both":
+		return transfer.ClashKeepBoth, nil
+	case "s", "skip", "skip those":
+		return transfer.ClashSkip, nil
+	}
+	return transfer.ClashCancel, nil
+}
+
 // readLine reads one line from in, a byte at a time so that nothing after
 // the line is consumed. If ctx ends first it returns ctx.Err(); the reading
 // goroutine then ends when in yields a line or is closed.

@@ -322,3 +322,51 @@ func TestPlainTextAndStreamOffers(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainChooseClash: plain mode marks the files that exist and reads one
+// answer; anything unclear cancels (issue 16, item 9).
+func TestPlainChooseClash(t *testing.T) {
+	o := sampleOffer(2)
+	o.Entries[1].Clash = true
+	for in, want := range map[string]transfer.ClashChoice{
+		"o\n": transfer.ClashOverwrite, "Keep both\n": transfer.ClashKeepBoth, "s\n": transfer.ClashSkip,
+		"\n": transfer.ClashCancel, "y\n": transfer.ClashCancel, "c\n": transfer.ClashCancel,
+	} {
+		var out bytes.Buffer
+		v := newPlain(Options{Role: Receiving, Out: &out, In: strings.NewReader(in)}, time.Now)
+		got, err := v.ChooseClash(context.Background(), o)
+		if err != nil || got != want {
+			t.Errorf("answer %q: %v, %v; want %v", in, got, err, want)
+		}
+		for _, w := range []string{
+			"  holiday/photo-01.jpg (1.2 MB)  ! a file of this name is here\n",
+			"  warning: 1 file of this name is already here: holiday/photo-01.jpg\n",
+			"Some files are already here: [o]verwrite, [k]eep both, [s]kip those, or [c]ancel? [c] ",
+		} {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("the offer lacks %q:\n%s", w, out.String())
+			}
+		}
+	}
+	v := newPlain(Options{Out: io.Discard}, time.Now)
+	if got, err := v.ChooseClash(context.Background(), o); got != transfer.ClashCancel || !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("no keyboard: %v, %v; want cancel, ErrNoAnswer", got, err)
+	}
+}
+
+// TestPlainOverwriteSaysWhatIsReplaced: with --overwrite the offer names
+// the files it replaces.
+func TestPlainOverwriteSaysWhatIsReplaced(t *testing.T) {
+	o := sampleOffer(2)
+	o.Entries[2].Replaces = true
+	var out bytes.Buffer
+	newPlain(Options{Role: Receiving, Out: &out}, time.Now).Event(o)
+	for _, w := range []string{
+		"  holiday/photo-02.jpg (2.5 MB)  ! replaces the file here\n",
+		"  warning: 1 file already here will be replaced (--overwrite): holiday/photo-02.jpg\n",
+	} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("the offer lacks %q:\n%s", w, out.String())
+		}
+	}
+}

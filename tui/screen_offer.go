@@ -10,20 +10,50 @@ import (
 )
 
 // offerScreen shows what the sender offers, every entry in a scrollable
-// list with hidden names and writes into existing folders flagged, and
-// asks: y accepts, n declines, enter takes the highlighted button, which
-// starts on Decline so a stray enter is safe.
+// list with hidden names, writes into existing folders and files that exist
+// flagged, and asks: y accepts, n declines, enter takes the highlighted
+// button, which starts on Decline so a stray enter is safe. When files of
+// offered names exist (clash), it asks what to do with them instead:
+// overwrite, keep both, skip those, or cancel (the start).
 type offerScreen struct {
 	cfg           *config
 	width, height int
 	offer         transfer.OfferReceived
 	list          entryList
-	accept        bool // the highlighted button
+	buttons       []button
+	sel           int // the highlighted button
 	answered      bool
 }
 
+// button is one answer: its label, its key, and what it decides.
+type button struct {
+	label, key string
+	accept     bool
+	choice     transfer.ClashChoice
+}
+
+var (
+	acceptButtons = []button{{"Accept", "y", true, 0}, {"Decline", "n", false, 0}}
+	clashButtons  = []button{
+		{"Overwrite", "o", true, transfer.ClashOverwrite},
+		{"Keep both", "k", true, transfer.ClashKeepBoth},
+		{"Skip those", "s", true, transfer.ClashSkip},
+		{"Cancel", "n", false, transfer.ClashCancel},
+	}
+)
+
 func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
-	s := offerScreen{cfg: cfg, offer: o}
+	return newQuestionScreen(cfg, o, false, width, height)
+}
+
+// newQuestionScreen is the offer screen; with clash it asks about files
+// that exist rather than whether to accept.
+func newQuestionScreen(cfg *config, o transfer.OfferReceived, clash bool, width, height int) offerScreen {
+	s := offerScreen{cfg: cfg, offer: o, buttons: acceptButtons}
+	if clash {
+		s.buttons = clashButtons
+	}
+	s.sel = len(s.buttons) - 1 // the safe answer
 	s.list = entryList{cfg: cfg, n: len(o.Entries), unit: "entries", line: func(i int) string {
 		return offerEntryLine(o.Entries[i], o.IsStream, cfg.st.warn.Render)
 	}}
@@ -77,22 +107,26 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if s.answered {
 			return s, nil
 		}
-		switch msg.String() {
-		case "y", "Y":
-			return s.answer(true)
-		case "n", "N", "q", "esc":
-			return s.answer(false)
+		k := msg.String()
+		for i, b := range s.buttons {
+			if k == b.key || k == strings.ToUpper(b.key) {
+				return s.answer(i)
+			}
+		}
+		last := len(s.buttons) - 1
+		switch k {
+		case "q", "esc", "c":
+			return s.answer(last)
 		case "enter":
-			return s.answer(s.accept)
-		case "left": // Accept is the left button
-			s.accept = true
-			return s, nil
+			return s.answer(s.sel)
+		case "left":
+			s.sel = max(s.sel-1, 0)
 		case "right":
-			s.accept = false
-			return s, nil
-		case "tab", "shift+tab": // two buttons: cycling either way toggles
-			s.accept = !s.accept
-			return s, nil
+			s.sel = min(s.sel+1, last)
+		case "tab":
+			s.sel = (s.sel + 1) % len(s.buttons)
+		case "shift+tab":
+			s.sel = (s.sel + last) % len(s.buttons)
 		case "up", "k":
 			s.list.scroll(-1)
 		case "down", "j":
@@ -111,9 +145,10 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return s, nil
 }
 
-func (s offerScreen) answer(accept bool) (tea.Model, tea.Cmd) {
+func (s offerScreen) answer(i int) (tea.Model, tea.Cmd) {
 	s.answered = true
-	return s, func() tea.Msg { return decisionMsg{accept: accept} }
+	b := s.buttons[i]
+	return s, func() tea.Msg { return decisionMsg{accept: b.accept, choice: b.choice} }
 }
 
 func (s offerScreen) View() string {
@@ -137,15 +172,26 @@ func (s offerScreen) View() string {
 	if o.Resumable > 0 {
 		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
 	}
-	accept, decline := st.button.Render("Accept"), st.button.Render("Decline")
-	if s.accept {
-		accept = st.selected.Render("Accept")
-	} else {
-		decline = st.selected.Render("Decline")
+	var row []string
+	var keys []string
+	for i, b := range s.buttons {
+		if i > 0 {
+			row = append(row, " ")
+		}
+		if i == s.sel {
+			row = append(row, st.selected.Render(b.label))
+		} else {
+			row = append(row, st.button.Render(b.label))
+		}
+		keys = append(keys, st.key.Render(b.key)+" "+strings.ToLower(b.label))
 	}
-	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, accept, " ", decline), "")
-	help := st.key.Render("y") + " accept · " + st.key.Render("n") + " decline · " +
-		st.key.Render("←/→") + " choose · " + st.key.Render("enter") + " confirm · " +
+	if len(s.buttons) > 2 {
+		lines = append(lines, "", "Some files are already here. What should bob do with them?")
+	} else {
+		keys = []string{st.key.Render("y") + " accept", st.key.Render("n") + " decline"}
+	}
+	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, row...), "")
+	help := strings.Join(keys, " · ") + " · " + st.key.Render("←/→") + " choose · " + st.key.Render("enter") + " confirm · " +
 		st.key.Render("ctrl+c") + " cancel"
 	lines = append(lines, st.dim.Render(help))
 	return strings.Join(lines, "\n")

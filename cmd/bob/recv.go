@@ -111,6 +111,13 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 		opts.Accept = func(context.Context, transfer.OfferReceived) (bool, error) { return true, nil }
 	} else {
 		opts.Accept = view.Accept
+		if isTerminal(e.stdin) {
+			// Someone is there to choose: files that exist are marked in
+			// the offer and the person picks overwrite, keep both, skip
+			// or cancel. Otherwise they are refused before the offer is
+			// shown, as before (issue 16, item 9).
+			opts.Clash = view.ChooseClash
+		}
 	}
 	cfg := rc.sessionConfig()
 	cfg.Events = view.Event
