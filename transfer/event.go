@@ -40,16 +40,42 @@ type OfferEntry struct {
 	Path  string // slash-separated relative path, raw
 	Size  int64
 	IsDir bool
+	// Hidden: a component of Path starts with a dot (.ssh/authorized_keys,
+	// .bash_profile), which most file lists do not show.
+	Hidden bool
+	// Exists (receiver, folders): the folder is already in the output
+	// folder; what the offer puts in it goes among what is there.
+	Exists bool
+	// InExisting (receiver): the entry is written into a folder of the
+	// offer that is already in the output folder.
+	InExisting bool
+	// Clash (receiver, files): a file of this name is already in the
+	// output folder; the person chooses what happens (ReceiveOptions.Clash).
+	Clash bool
+	// Replaces (receiver, files, with Overwrite): the file of this name
+	// in the output folder will be replaced.
+	Replaces bool
 }
 
 // OfferReceived (receiver) / OfferSent (sender): what is about to move.
 type OfferReceived struct {
 	Files, Folders int
 	TotalBytes     int64
-	Entries        []OfferEntry // the first entries, at most a few hundred
-	IsText         bool
-	IsStream       bool  // size unknown (stdin)
-	Resumable      int64 // bytes already present as .bob-part that will not be sent again
+	// Entries: the receiver gets every entry of the offer, so that a
+	// person can see all of it before accepting; the sender's own view
+	// gets the first few hundred.
+	Entries   []OfferEntry
+	IsText    bool
+	IsStream  bool  // size unknown (stdin)
+	Resumable int64 // bytes already present as .bob-part that will not be sent again
+	// LeftOut is how many entries the sender says it left out of the
+	// offer (links, special files, what it may not read), at most
+	// MaxLeftOut: the peer's word, for the person.
+	LeftOut int64
+	// Text is a short text's content (at most MaxTextPreview bytes), raw,
+	// carried in the offer so that it can be read before accepting; ""
+	// for longer texts and older senders. The text received must match.
+	Text string
 }
 
 // OfferSent mirrors OfferReceived on the sender side.

@@ -36,7 +36,22 @@ func FuzzOffer(f *testing.F) {
 	addOffer(f, offerText, entry{Kind: kindText, Size: 5})
 	addOffer(f, offerStream, entry{Kind: kindStream, Path: "stdin"})
 	addOffer(f, offerFiles, dirE("d"), fileE("d/caf\u00e9", 1), fileE("d/cafe\u0301", 1))
+	f.Add(offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: 7}.append(nil), fileE("f", 1).append(nil))
+	f.Add(offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: MaxLeftOut + 1}.append(nil), fileE("f", 1).append(nil))
+	f.Add(offerHeader{Version: protocolVersion, Kind: offerText, Count: 1, Total: 2, Text: "hi"}.append(nil), entry{Kind: kindText, Size: 2}.append(nil))
 	f.Fuzz(func(t *testing.T, header, body []byte) {
+		if h, err := decodeOfferHeader(header); err == nil {
+			if h.Text != "" && (len(h.Text) > MaxTextPreview || h.Kind != offerText || int64(len(h.Text)) != h.Total) {
+				t.Fatalf("accepted a text preview of %d bytes in an offer of kind %d and %d bytes", len(h.Text), h.Kind, h.Total)
+			}
+			// The optional count is bounded and survives a round trip.
+			if h.LeftOut < 0 || h.LeftOut > MaxLeftOut {
+				t.Fatalf("accepted %d entries left out", h.LeftOut)
+			}
+			if h2, err := decodeOfferHeader(h.append(nil)); err != nil || h2 != h {
+				t.Fatalf("header round trip: %+v → %+v (%v)", h, h2, err)
+			}
+		}
 		for _, rules := range []nameRules{{}, {Windows: true, RequireUTF8: true}} {
 			r, err := newOfferReader(header, rules)
 			if err != nil {

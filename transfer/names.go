@@ -185,6 +185,14 @@ func (c *offerChecker) add(e entry) error {
 }
 
 // claim records path+suffix as entry idx's, refusing a name taken before.
+// taken reports whether path, or its part file, would collide with a name
+// already added or claimed.
+func (c *offerChecker) taken(path string) bool {
+	_, a := c.seen[c.key(path, "")]
+	_, b := c.seen[c.key(path, partSuffix)]
+	return a || b
+}
+
 func (c *offerChecker) claim(path, suffix string, idx int32) error {
 	k := c.key(path, suffix)
 	if _, dup := c.seen[k]; dup {

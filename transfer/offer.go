@@ -18,6 +18,13 @@ const (
 	MaxComponentBytes = 255 - len(partSuffix)
 	MaxFileSize       = 1 << 50 // 1 PiB: any single file, and the total
 	MaxTextBytes      = 16 << 20
+	// MaxLeftOut bounds the count of entries a sender says it left out:
+	// a number for the person, never used to size anything. A sender
+	// that left out more says this many.
+	MaxLeftOut = 1 << 30
+	// MaxTextPreview is the longest text that travels in the offer too,
+	// so that the person reads it before accepting.
+	MaxTextPreview = 512
 )
 
 // partSuffix names the sibling a file is written to until it is verified.
@@ -55,12 +62,27 @@ type offerHeader struct {
 	Kind    byte
 	Count   int64 // number of entries that follow
 	Total   int64 // sum of file sizes
+	// LeftOut is how many entries the sender left out of the offer (links,
+	// special files, what it may not read): optional on the wire, written
+	// only when not 0, so that an offer without it is as before.
+	LeftOut int64
+	// Text is, in a text offer of at most MaxTextPreview bytes, the whole
+	// text, shown before accepting; the text sent after must be the same.
+	// Optional on the wire, after LeftOut.
+	Text string
 }
 
 func (h offerHeader) append(b []byte) []byte {
 	b = append(b, h.Version, h.Kind)
 	b = binary.AppendUvarint(b, uint64(h.Count))
-	return binary.AppendUvarint(b, uint64(h.Total))
+	b = binary.AppendUvarint(b, uint64(h.Total))
+	if h.LeftOut > 0 || h.Text != "" {
+		b = binary.AppendUvarint(b, uint64(h.LeftOut))
+	}
+	if h.Text != "" {
+		b = appendStr(b, h.Text)
+	}
+	return b
 }
 
 func decodeOfferHeader(p []byte) (h offerHeader, err error) {
@@ -69,6 +91,12 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	h.Kind = d.byte()
 	h.Count = d.size()
 	h.Total = d.size()
+	if len(d.b) > 0 {
+		h.LeftOut = d.size()
+	}
+	if len(d.b) > 0 {
+		h.Text = d.str(MaxTextPreview)
+	}
 	if err := d.done(); err != nil {
 		return h, fmt.Errorf("bad offer header: %w", err)
 	}
@@ -85,6 +113,10 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		return h, fmt.Errorf("the offer totals %d bytes; the limit is %d", h.Total, int64(MaxFileSize))
 	case h.Kind != offerFiles && h.Count != 1:
 		return h, errors.New("a text or stream offer must have exactly one entry")
+	case h.LeftOut > MaxLeftOut:
+		return h, fmt.Errorf("the offer says %d entries were left out; the limit is %d", h.LeftOut, MaxLeftOut)
+	case h.Text != "" && (h.Kind != offerText || int64(len(h.Text)) != h.Total):
+		return h, errors.New("the offer shows a text that is not the text it offers")
 	}
 	return h, nil
 }

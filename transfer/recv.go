@@ -30,12 +30,29 @@ type ReceiveOptions struct {
 	// Accept is asked whether to take the offer; ctx is cancelled if the
 	// sender gives up meanwhile. nil accepts everything.
 	Accept func(ctx context.Context, offer OfferReceived) (bool, error)
+	// Clash, if set, is asked instead of Accept when files of offered
+	// names are already in the output folder (and Overwrite is not set):
+	// the offer marks them (OfferEntry.Clash) and the answer says what to
+	// do with them. nil keeps the refusal (ErrExists) before anyone is
+	// asked: the safe answer when no one is there to choose.
+	Clash func(ctx context.Context, offer OfferReceived) (ClashChoice, error)
 
 	// rules overrides the receiving system's name rules (tests).
 	rules *nameRules
 	// freeSpace overrides how the output folder's free space is found (tests).
 	freeSpace func(dir string) (int64, error)
 }
+
+// ClashChoice is what to do with offered files whose names are taken in
+// the output folder (issue 16, item 9).
+type ClashChoice int
+
+const (
+	ClashCancel    ClashChoice = iota // decline the whole offer
+	ClashOverwrite                    // replace the files that are there
+	ClashKeepBoth                     // write the offered ones as "name (1).ext"
+	ClashSkip                         // leave them as they are: their data is checked and dropped
+)
 
 // Receive receives one offer over ch: it checks the offer (rejecting it
 // whole if any entry is unsafe), checks for existing files and free space,
@@ -51,6 +68,9 @@ func Receive(ctx context.Context, ch Channel, opts ReceiveOptions, emit func(Eve
 		kept = r.disk.keptBytes()
 	}
 	r.close()
+	if err != nil && r.disk != nil {
+		removeEmpty(r.disk.created)
+	}
 	err = c.finish(ctx, err)
 	if err != nil && kept > 0 {
 		err = &PartialError{Err: err, Kept: kept, Dir: r.disk.dir}
@@ -89,7 +109,7 @@ func (r *receiver) run(ctx context.Context) error {
 		return err
 	}
 	o := r.offer
-	ev := offerEvent(o.Header, o.Entries, o.Files, o.Folders)
+	ev := offerEvent(o.Header, o.Entries, o.Files, o.Folders, len(o.Entries))
 	if r.opts.Stdout != nil && (o.Folders > 0 || o.Files != 1) {
 		return fmt.Errorf("%w: %d files and %d folders cannot be written to standard output", ErrUnsafeOffer, o.Files, o.Folders)
 	}
@@ -104,14 +124,29 @@ func (r *receiver) run(ctx context.Context) error {
 			return err
 		}
 		ev.Resumable = d.resumable
+		d.markExisting(ev.Entries)
 	}
 	r.em.emit(ev)
-	ok, err := r.ask(ctx, ev)
+	question := r.opts.Accept
+	var choice ClashChoice
+	if r.disk != nil && r.disk.clashes > 0 {
+		question = func(ctx context.Context, ev OfferReceived) (bool, error) {
+			var err error
+			choice, err = r.opts.Clash(ctx, ev)
+			return choice != ClashCancel, err
+		}
+	}
+	ok, err := r.ask(ctx, ev, question)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("%w by you", ErrDeclined)
+	}
+	if r.disk != nil && r.disk.clashes > 0 {
+		if err := r.disk.resolve(choice, r.rules()); err != nil {
+			return err
+		}
 	}
 	if err := r.answer(); err != nil {
 		return err
@@ -125,11 +160,16 @@ func (r *receiver) run(ctx context.Context) error {
 	return r.receiveData(ctx)
 }
 
-func (r *receiver) readOffer(ctx context.Context) error {
-	rules := localNameRules()
+// rules are the receiving system's name rules.
+func (r *receiver) rules() nameRules {
 	if r.opts.rules != nil {
-		rules = *r.opts.rules
+		return *r.opts.rules
 	}
+	return localNameRules()
+}
+
+func (r *receiver) readOffer(ctx context.Context) error {
+	rules := r.rules()
 	m, err := r.c.next(ctx)
 	if err != nil {
 		return err
@@ -169,9 +209,10 @@ func wrapUnsafe(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnsafeOffer, err)
 }
 
-// ask runs opts.Accept while watching for the sender giving up.
-func (r *receiver) ask(ctx context.Context, ev OfferReceived) (bool, error) {
-	if r.opts.Accept == nil {
+// ask runs question (opts.Accept, or the clash question) while watching
+// for the sender giving up.
+func (r *receiver) ask(ctx context.Context, ev OfferReceived, question func(context.Context, OfferReceived) (bool, error)) (bool, error) {
+	if question == nil {
 		return true, nil
 	}
 	actx, cancel := context.WithCancel(ctx)
@@ -189,7 +230,7 @@ func (r *receiver) ask(ctx context.Context, ev OfferReceived) (bool, error) {
 		case <-stopWatch:
 		}
 	}()
-	ok, err := r.opts.Accept(actx, ev)
+	ok, err := question(actx, ev)
 	close(stopWatch)
 	<-watchDone
 	if got {
@@ -480,6 +521,9 @@ func (r *receiver) endFile(cur *incoming, p []byte) error {
 	switch s := cur.sink.(type) {
 	case *textSink:
 		text := s.buf.String()
+		if shown := r.offer.Header.Text; shown != "" && text != shown {
+			return verifyError("the text differs from the one the offer showed")
+		}
 		r.em.emit(TextReceived{Text: text})
 		if r.opts.Stdout != nil {
 			if _, err := io.WriteString(r.opts.Stdout, text); err != nil {
@@ -505,6 +549,9 @@ func (r *receiver) acked(done []int) error {
 		return nil
 	}
 	for _, i := range done {
+		if r.disk != nil && r.disk.state[i].skip {
+			continue // received, checked and dropped, as the person chose
+		}
 		e := r.offer.Entries[i]
 		size := e.Size
 		if r.offer.Header.Kind == offerStream {
@@ -547,6 +594,8 @@ func (r *receiver) end(p []byte) error {
 	}
 	if r.disk != nil {
 		ev.OutDir = r.disk.dir
+		ev.Files -= r.disk.skipped
+		ev.Bytes -= r.disk.skippedBytes
 	}
 	r.em.emit(ev)
 	return nil
@@ -568,6 +617,14 @@ func (s *textSink) write(p []byte) error {
 func (s *textSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
 
 func (s *textSink) hold(p []byte, _ *[]byte) (bool, error) { return false, s.write(p) }
+
+// discardSink takes the data of a file the person chose to skip: it is
+// still checked against the sender's checksum, and written nowhere.
+type discardSink struct{}
+
+func (discardSink) write([]byte) error                 { return nil }
+func (discardSink) zeros(int) error                    { return nil }
+func (discardSink) hold([]byte, *[]byte) (bool, error) { return false, nil }
 
 type writerSink struct{ w io.Writer }
 

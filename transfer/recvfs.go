@@ -37,8 +37,14 @@ type disk struct {
 	root      *os.Root
 	dirs      *dirCache
 	dir       string
+	created   []string // the output folder and parents bob created, deepest first
 	overwrite bool
+	askClash  bool // files that exist are marked for the person, not refused
+	clashes   int  // offered files whose names are taken (with askClash)
 	o         *offer
+
+	skipped      int   // files the person chose to leave as they are
+	skippedBytes int64 // and their offered bytes
 
 	state     []pathState
 	claimed   map[int]resumeClaim
@@ -64,6 +70,8 @@ type pathState struct {
 	candidate bool  // a regular file of the offered size and time: maybe ours from an earlier run
 	part      int64 // size of a usable NAME.bob-part, or -1
 	newDir    bool  // a folder this transfer creates
+	clash     bool  // a file of this name is here; the person chooses
+	skip      bool  // the person chose to keep what is here: data is dropped
 	// info and partInfo are the final name and the part file as planned:
 	// what is read or resumed later must still be that very file.
 	info, partInfo fs.FileInfo
@@ -81,18 +89,49 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	if dir == "" {
 		dir = "."
 	}
+	created := missingDirs(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the output folder: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
+		removeEmpty(created)
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), overwrite: opts.Overwrite, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
 	if d.freeSpace == nil {
 		d.freeSpace = freeSpace
 	}
 	return d, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist yet,
+// deepest first: what MkdirAll(dir) creates.
+func missingDirs(dir string) []string {
+	var missing []string
+	for p := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = append(missing, p)
+		parent := filepath.Dir(p)
+		if parent == p {
+			return missing
+		}
+		p = parent
+	}
+}
+
+// removeEmpty removes the folders bob created for the output folder, deepest
+// first, while they are empty: a declined or failed transfer that wrote
+// nothing leaves no empty folder behind (issue 16, item 15). A folder with
+// anything in it (a part file kept for resuming) stays.
+func removeEmpty(created []string) {
+	for _, p := range created {
+		if os.Remove(p) != nil {
+			return
+		}
+	}
 }
 
 func (d *disk) close() {
@@ -180,6 +219,7 @@ func (d *disk) plan() error {
 				d.resumable += e.Size
 			case !d.overwrite:
 				conflicts = append(conflicts, e.Path)
+				st.clash = true
 			}
 		}
 		if !st.candidate {
@@ -198,9 +238,10 @@ func (d *disk) plan() error {
 			}
 		}
 	}
-	if len(conflicts) > 0 {
+	if len(conflicts) > 0 && !d.askClash {
 		return existsError(conflicts)
 	}
+	d.clashes = len(conflicts)
 	if d.o.Header.Kind == offerStream {
 		return nil
 	}
@@ -210,6 +251,118 @@ func (d *disk) plan() error {
 			units.Size(need), units.Size(free), safeterm.Escape(d.dir))
 	}
 	return nil
+}
+
+// markExisting flags, in the offer as shown (one OfferEntry per entry),
+// the folders plan found already in the output folder and what the offer
+// writes straight into them: a sender can aim at a folder such as .ssh, and
+// the person should see that before accepting (issue 18, item 2).
+func (d *disk) markExisting(shown []OfferEntry) {
+	existing := make(map[string]bool)
+	for i := range shown {
+		e := &d.o.Entries[i]
+		if j := strings.LastIndexByte(e.Path, '/'); j >= 0 && existing[e.Path[:j]] {
+			shown[i].InExisting = true
+		}
+		if e.Kind == kindDir && d.state[i].exists {
+			shown[i].Exists = true
+			existing[e.Path] = true
+		}
+		shown[i].Clash = d.state[i].clash
+		shown[i].Replaces = d.overwrite && e.Kind == kindFile && d.state[i].exists && !d.state[i].candidate
+	}
+}
+
+// resolve applies the person's answer about offered files whose names are
+// taken (plan marked them): overwrite them, write the new ones under free
+// names, or keep what is here and drop their data.
+func (d *disk) resolve(c ClashChoice, rules nameRules) error {
+	switch c {
+	case ClashOverwrite:
+		d.overwrite = true
+		return nil
+	case ClashKeepBoth:
+		return d.keepBoth(rules)
+	case ClashSkip:
+		for i := range d.o.Entries {
+			if st := &d.state[i]; st.clash {
+				d.forgetPart(st)
+				st.skip = true
+				d.skipped++
+				d.skippedBytes += d.o.Entries[i].Size
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown answer %d to files that exist", c)
+}
+
+// forgetPart drops a planned resume of st's part file: the file goes
+// elsewhere or nowhere.
+func (d *disk) forgetPart(st *pathState) {
+	if st.part > 0 {
+		d.resumable -= st.part
+	}
+	st.part, st.partInfo = -1, nil
+}
+
+// maxKeepBoth bounds the numbers tried for a free name.
+const maxKeepBoth = 1000
+
+// keepBoth renames, on this side only, each clashing entry to the first
+// "name (N).ext" that is free: in the output folder (part file included)
+// and among the offer's names, as the offer checks them (case and Unicode
+// form folded). The sender still sends by index.
+func (d *disk) keepBoth(rules nameRules) error {
+	names := newOfferChecker(rules)
+	names.grow(len(d.o.Entries))
+	for _, e := range d.o.Entries {
+		_ = names.add(e) // the offer passed these checks
+	}
+	for i := range d.o.Entries {
+		e, st := &d.o.Entries[i], &d.state[i]
+		if !st.clash {
+			continue
+		}
+		free := ""
+		for n := 1; n <= maxKeepBoth && free == ""; n++ {
+			p := numbered(e.Path, n)
+			if checkPath(p, rules) != nil {
+				break
+			}
+			if names.taken(p) {
+				continue
+			}
+			_, err := d.lstat(p)
+			_, perr := d.lstat(p + partSuffix)
+			if errors.Is(err, fs.ErrNotExist) && errors.Is(perr, fs.ErrNotExist) {
+				free = p
+			}
+		}
+		if free == "" {
+			return fmt.Errorf("%w: no free name to keep both copies of %q", ErrExists, safeterm.Escape(e.Path))
+		}
+		_ = names.claim(free, "", int32(i))
+		_ = names.claim(free, partSuffix, int32(i))
+		e.Path = free
+		d.forgetPart(st)
+		st.clash, st.exists, st.info = false, false, nil
+	}
+	return nil
+}
+
+// numbered is path with " (n)" before the extension of its last part:
+// "dir/photo.jpg" → "dir/photo (1).jpg", ".bashrc" → ".bashrc (1)".
+func numbered(path string, n int) string {
+	dir, base := "", path
+	if j := strings.LastIndexByte(path, '/'); j >= 0 {
+		dir, base = path[:j+1], path[j+1:]
+	}
+	stem, ext := base, ""
+	if j := strings.LastIndexByte(base, '.'); j > 0 {
+		stem, ext = base[:j], base[j:]
+	}
+	return fmt.Sprintf("%s%s (%d)%s", dir, stem, n, ext)
 }
 
 // streamSpace is asked before n more bytes of stream e, which has size
@@ -390,6 +543,8 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
 	case st.candidate && !d.overwrite:
 		return nil, false, fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+	case st.skip:
+		return discardSink{}, false, nil
 	}
 	if claimed {
 		d.resumed -= claim.Have // the sender's copy differs: all of it comes again

@@ -157,6 +157,9 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 	case opts.IsText:
 		out.header.Kind = offerText
 		out.add(entry{Kind: kindText, Size: int64(len(opts.Text))}, sourceRef{})
+		if len(opts.Text) <= MaxTextPreview {
+			out.header.Text = opts.Text // shown before accepting (issue 16, item 19)
+		}
 	case opts.Stdin != nil:
 		out.header.Kind = offerStream
 		out.add(entry{Kind: kindStream, Path: streamName(opts), MTime: time.Now().UnixNano(), Mode: 0o644}, sourceRef{})
@@ -187,7 +190,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				if rel == "." || !errors.Is(err, fs.ErrPermission) {
 					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
 				}
-				em.emit(Skipped{Path: name, Reason: "not readable"})
+				out.skip(em, Skipped{Path: name, Reason: "not readable"})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -216,9 +219,9 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 				}
 				out.add(fileEntry(name, info), sourceRef{root: root, path: rel, info: info})
 			case t&fs.ModeSymlink != 0:
-				em.emit(Skipped{Path: name, Reason: "symbolic link"})
+				out.skip(em, Skipped{Path: name, Reason: "symbolic link"})
 			default:
-				em.emit(Skipped{Path: name, Reason: "special file"})
+				out.skip(em, Skipped{Path: name, Reason: "special file"})
 			}
 			if len(out.entries) > MaxEntries {
 				return fmt.Errorf("too many files and folders: bob sends at most %d at once", MaxEntries)
@@ -258,6 +261,13 @@ func (o *outgoing) add(e entry, src sourceRef) {
 	}
 }
 
+// skip reports an entry left out of the offer, and counts it for the
+// receiver (issue 16, item 16).
+func (o *outgoing) skip(em *emitter, s Skipped) {
+	em.emit(s)
+	o.header.LeftOut = min(o.header.LeftOut+1, MaxLeftOut)
+}
+
 // dropFolder takes back the last entry if it is the folder name: one that
 // turned out not to be listable.
 func (o *outgoing) dropFolder(name string) {
@@ -290,24 +300,36 @@ func (o *outgoing) write(c *conn) error {
 	return nil
 }
 
-// maxShownEntries caps the entries listed in OfferSent / OfferReceived.
-const maxShownEntries = 200
+// maxSentEntries caps the entries listed in OfferSent: the sender knows
+// what it sends. OfferReceived lists every entry (issue 18, item 2).
+const maxSentEntries = 200
 
-func offerEvent(h offerHeader, entries []entry, files, folders int) OfferReceived {
+// offerEvent describes an offer for the views, with its first limit entries.
+func offerEvent(h offerHeader, entries []entry, files, folders, limit int) OfferReceived {
 	ev := OfferReceived{
 		Files:      files,
 		Folders:    folders,
 		TotalBytes: h.Total,
 		IsText:     h.Kind == offerText,
 		IsStream:   h.Kind == offerStream,
+		LeftOut:    h.LeftOut,
+		Text:       h.Text,
 	}
 	if ev.IsStream {
 		ev.TotalBytes = -1
 	}
-	for _, e := range entries[:min(len(entries), maxShownEntries)] {
-		ev.Entries = append(ev.Entries, OfferEntry{Path: e.Path, Size: e.Size, IsDir: e.Kind == kindDir})
+	shown := entries[:min(len(entries), limit)]
+	ev.Entries = make([]OfferEntry, len(shown))
+	for i, e := range shown {
+		ev.Entries[i] = OfferEntry{Path: e.Path, Size: e.Size, IsDir: e.Kind == kindDir, Hidden: hiddenName(e.Path)}
 	}
 	return ev
+}
+
+// hiddenName reports whether a component of the slash-separated path p
+// starts with a dot: a name most file lists hide.
+func hiddenName(p string) bool {
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }
 
 // Send sends what opts names over ch: it walks the sources, sends the offer,
@@ -345,7 +367,7 @@ func (s *sender) run(ctx context.Context) error {
 	if err := s.out.write(s.c); err != nil {
 		return fmt.Errorf("sending the offer: %w", err)
 	}
-	s.em.emit(OfferSent(offerEvent(s.out.header, s.out.entries, s.out.files, s.out.folders)))
+	s.em.emit(OfferSent(offerEvent(s.out.header, s.out.entries, s.out.files, s.out.folders, maxSentEntries)))
 	if err := s.awaitAnswer(ctx); err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ func TestUnreadableLeftOut(t *testing.T) {
 	if !slices.Equal(skipped, want) {
 		t.Errorf("skipped %q, want %q", skipped, want)
 	}
+	if o := eventsOf[OfferReceived](r.recvEv.list()); len(o) != 1 || o[0].LeftOut != 3 {
+		t.Errorf("the receiver's offer = %+v, want LeftOut 3", o)
+	}
 	var got []string
 	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

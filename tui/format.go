@@ -240,7 +240,7 @@ func offerWhat(o transfer.OfferReceived) string {
 // entryLine shows one offer entry, its peer-chosen path escaped.
 func entryLine(e transfer.OfferEntry) string {
 	if e.IsDir {
-		return safeterm.Escape(e.Path) + "/"
+		return entryName(e)
 	}
 	return fmt.Sprintf("%s (%s)", safeterm.Escape(e.Path), size(e.Size))
 }
@@ -295,4 +295,102 @@ func changedNote(n int) string {
 // skippedNote is the one-line mention of entries left out of an offer.
 func skippedNote(n int) string {
 	return fmt.Sprintf("left out %s that cannot be sent (links, special files, unreadable)", plural(n, "entry", "entries"))
+}
+
+// entryNote says what is worth a second look about an offered entry (""
+// when nothing is): a hidden name, a folder already in the output folder,
+// a write into one (issue 18, item 2).
+func entryNote(e transfer.OfferEntry) string {
+	var notes []string
+	if e.Hidden {
+		notes = append(notes, "hidden name")
+	}
+	if e.Exists {
+		notes = append(notes, "folder already here")
+	}
+	if e.InExisting {
+		notes = append(notes, "into a folder already here")
+	}
+	if e.Clash {
+		notes = append(notes, "a file of this name is here")
+	}
+	if e.Replaces {
+		notes = append(notes, "replaces the file here")
+	}
+	return strings.Join(notes, ", ")
+}
+
+// offerEntryLine is an entry as the offer lists it: its line, and its note
+// after "!" (styled by note).
+func offerEntryLine(e transfer.OfferEntry, stream bool, note func(...string) string) string {
+	line := entryLine(e)
+	if stream { // its size is not known: its name is what there is to show
+		line = safeterm.Escape(e.Path) + " (a stream)"
+	}
+	if n := entryNote(e); n != "" {
+		line += "  " + note("! "+n)
+	}
+	return line
+}
+
+// offerWarnings sums up the flagged entries of an offer, so that a person
+// learns of them even when the list is too long to read through: files
+// that exist or will be replaced, hidden names, and folders already in the
+// output folder that the offer writes into, each with the first few names.
+func offerWarnings(o transfer.OfferReceived) []string {
+	kinds := []struct {
+		flagged         func(transfer.OfferEntry) bool
+		one, many, tail string
+	}{
+		{func(e transfer.OfferEntry) bool { return e.Clash }, "file of this name is", "files of these names are", " already here: "},
+		{func(e transfer.OfferEntry) bool { return e.Replaces }, "file", "files", " already here will be replaced (--overwrite): "},
+		{func(e transfer.OfferEntry) bool { return e.Hidden }, "entry has a hidden name", "entries have hidden names", " (starting with a dot): "},
+		{func(e transfer.OfferEntry) bool { return e.Exists }, "folder is", "folders are", " already here and will get new files: "},
+	}
+	var out []string
+	for _, k := range kinds {
+		var first []string
+		n := 0
+		for _, e := range o.Entries {
+			if k.flagged(e) {
+				if n++; len(first) < shownNames {
+					first = append(first, entryName(e))
+				}
+			}
+		}
+		if n > 0 {
+			out = append(out, plural(n, k.one, k.many)+k.tail+someNames(first, n))
+		}
+	}
+	return out
+}
+
+// entryName is an entry's escaped path, with a slash after a folder.
+func entryName(e transfer.OfferEntry) string {
+	if e.IsDir {
+		return safeterm.Escape(e.Path) + "/"
+	}
+	return safeterm.Escape(e.Path)
+}
+
+// shownNames is how many names a warning lists.
+const shownNames = 3
+
+// someNames lists first, the first of n names (already escaped).
+func someNames(first []string, n int) string {
+	s := strings.Join(first, ", ")
+	if n > len(first) {
+		s += fmt.Sprintf(" and %d more", n-len(first))
+	}
+	return s
+}
+
+// leftOutNote says how many entries the sender left out of its offer (links,
+// special files, what it may not read): "3 entries were left out by the
+// sender".
+func leftOutNote(n int64) string {
+	if n == 1 {
+		return "1 entry was left out by the sender"
+	}
+	return fmt.Sprintf("%d entries were left out by the sender", n)
 }

@@ -190,3 +190,17 @@ func TestUnitsAreSI(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferWarningsCount: a warning names the first three flagged entries
+// and counts the rest.
+func TestOfferWarningsCount(t *testing.T) {
+	var o transfer.OfferReceived
+	for _, p := range []string{"a", ".b", ".c", "d/.e", ".f", ".g"} {
+		o.Entries = append(o.Entries, transfer.OfferEntry{Path: p, Hidden: p != "a"})
+	}
+	got := offerWarnings(o)
+	want := "5 entries have hidden names (starting with a dot): .b, .c, d/.e and 2 more"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("warnings = %q, want %q", got, want)
+	}
+}

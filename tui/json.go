@@ -46,9 +46,13 @@ type (
 		Kind  string `json:"kind,omitempty"` // with direct: "local" or "reflexive"
 	}
 	jsonEntry struct {
-		Path string `json:"path"`
-		Size int64  `json:"size"`
-		Dir  bool   `json:"dir,omitempty"`
+		Path       string `json:"path"`
+		Size       int64  `json:"size"`
+		Dir        bool   `json:"dir,omitempty"`
+		Hidden     bool   `json:"hidden,omitempty"`      // a name part starts with a dot
+		Exists     bool   `json:"exists,omitempty"`      // a folder already in the output folder
+		InExisting bool   `json:"in_existing,omitempty"` // written into such a folder
+		Replaces   bool   `json:"replaces,omitempty"`    // with --overwrite: replaces a file here
 	}
 	jsonOffer struct {
 		Event     string      `json:"event"` // "offer", sent or received
@@ -58,7 +62,9 @@ type (
 		Text      bool        `json:"text,omitempty"`
 		Stream    bool        `json:"stream,omitempty"`
 		Resumable int64       `json:"resumable,omitempty"`
-		Entries   []jsonEntry `json:"entries"` // the first entries
+		LeftOut   int64       `json:"left_out,omitempty"` // entries the sender says it left out
+		Preview   string      `json:"preview,omitempty"`  // a short text's content, escaped
+		Entries   []jsonEntry `json:"entries"`            // receiver: all; sender: the first 200
 	}
 	jsonAccepted struct {
 		Event       string `json:"event"` // "accepted"
@@ -136,7 +142,8 @@ type jsonView struct {
 //	connecting  relay
 //	paired
 //	secured     cipher
-//	offer       files, folders, bytes, text, stream, resumable, entries[{path, size, dir}]
+//	offer       files, folders, bytes, text, stream, resumable, left_out, preview,
+//	            entries[{path, size, dir, hidden, exists, in_existing, replaces}]
 //	accepted    resume_bytes
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
 //	            bytes_per_second (0 until known), eta_ms (when known);
@@ -230,10 +237,10 @@ func (v *jsonView) offer(o transfer.OfferReceived) {
 	v.offerShown = true
 	entries := make([]jsonEntry, len(o.Entries))
 	for i, e := range o.Entries {
-		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir}
+		entries[i] = jsonEntry{Path: safeterm.Escape(e.Path), Size: e.Size, Dir: e.IsDir, Hidden: e.Hidden, Exists: e.Exists, InExisting: e.InExisting, Replaces: e.Replaces}
 	}
 	v.write(jsonOffer{Event: "offer", Files: o.Files, Folders: o.Folders, Bytes: o.TotalBytes,
-		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, Entries: entries})
+		Text: o.IsText, Stream: o.IsStream, Resumable: o.Resumable, LeftOut: o.LeftOut, Preview: safeterm.Escape(o.Text), Entries: entries})
 }
 
 func (v *jsonView) progress(p transfer.Progress) {
@@ -262,6 +269,13 @@ func (v *jsonView) Accept(ctx context.Context, offer transfer.OfferReceived) (bo
 	defer v.mu.Unlock()
 	v.offer(offer)
 	return false, ErrNeedYes
+}
+
+// ChooseClash writes the offer and cancels with ErrNeedYes: JSON mode asks
+// nothing, and files that exist are refused unless --overwrite.
+func (v *jsonView) ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error) {
+	_, err := v.Accept(ctx, offer)
+	return transfer.ClashCancel, err
 }
 
 func (v *jsonView) Close(err error) {

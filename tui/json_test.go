@@ -168,3 +168,35 @@ func TestJSONFieldNames(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestJSONOfferHidden: the offer object flags issue 18's hidden writes
+// (item 2) entry by entry.
+func TestJSONOfferHidden(t *testing.T) {
+	var out bytes.Buffer
+	v := newJSON(&out, Options{Role: Receiving}, newFakeClock().now)
+	o := hiddenWritesOffer()
+	o.Entries[0].Replaces = true
+	v.Event(o)
+	objs := decodeLines(t, out.Bytes())
+	entries := objs[0]["entries"].([]any)
+	if len(entries) != 12 {
+		t.Fatalf("%d entries, want 12", len(entries))
+	}
+	flags := map[string]string{}
+	for _, e := range entries {
+		obj := e.(map[string]any)
+		flags[obj["path"].(string)] = fmt.Sprint(obj["hidden"], obj["exists"], obj["in_existing"], obj["replaces"])
+	}
+	want := map[string]string{
+		"photo-1.jpg":          "<nil> <nil> <nil> true",
+		"photo-2.jpg":          "<nil> <nil> <nil> <nil>",
+		".ssh":                 "true true <nil> <nil>",
+		".ssh/authorized_keys": "true <nil> true <nil>",
+		".bash_profile":        "true <nil> <nil> <nil>",
+	}
+	for p, w := range want {
+		if flags[p] != w {
+			t.Errorf("%s: hidden, exists, in_existing, replaces = %s; want %s", p, flags[p], w)
+		}
+	}
+}

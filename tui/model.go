@@ -19,12 +19,16 @@ type (
 	// which has room for one value so the model never blocks.
 	offerMsg struct {
 		offer transfer.OfferReceived
+		clash bool // ask about files that exist (transfer.ClashChoice)
 		reply chan acceptReply
 	}
 	// dismissOfferMsg withdraws the prompt of reply (Accept's ctx ended).
 	dismissOfferMsg struct{ reply chan acceptReply }
 	// decisionMsg is the offer screen's answer.
-	decisionMsg struct{ accept bool }
+	decisionMsg struct {
+		accept bool
+		choice transfer.ClashChoice // when asked about files that exist
+	}
 	// closeMsg ends the program with a summary or an error.
 	closeMsg struct{ err error }
 	// interruptMsg is SIGINT or SIGTERM, treated like Ctrl-C.
@@ -35,8 +39,9 @@ type (
 )
 
 type acceptReply struct {
-	ok  bool
-	err error
+	ok     bool
+	choice transfer.ClashChoice
+	err    error
 }
 
 // config is what every screen shares. It does not change once built.
@@ -174,7 +179,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.reply = msg.reply
 		o := msg.offer
 		m.offer = &o
-		return m.show(newOfferScreen(m.cfg, o, m.width, m.height))
+		return m.show(newQuestionScreen(m.cfg, o, msg.clash, m.width, m.height))
 
 	case dismissOfferMsg:
 		if m.reply == msg.reply {
@@ -188,7 +193,7 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.reply == nil {
 			return m, nil
 		}
-		m.reply <- acceptReply{ok: msg.accept}
+		m.reply <- acceptReply{ok: msg.accept, choice: msg.choice}
 		m.reply = nil
 		switch {
 		case msg.accept && m.offer != nil && m.offer.Resumable > 0:

@@ -101,6 +101,19 @@ func TestOfferScrolls(t *testing.T) {
 	}
 }
 
+// TestOfferScrollsToTheEnd: the list reaches the last of many entries
+// (issue 18, item 2: no entry is left out of the offer screen).
+func TestOfferScrollsToTheEnd(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	tm.Send(offerMsg{offer: sampleOffer(999), reply: make(chan acceptReply, 1)})
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnd})
+	tm.Send(tea.KeyMsg{Type: tea.KeyUp})
+	_, view := stopModel(t, tm)
+	if !strings.Contains(view, "photo-998.jpg") || strings.Contains(view, "photo-999.jpg") || !strings.Contains(view, "–999 of 1000") {
+		t.Fatalf("end then up does not show the last entries but one:\n%s", view)
+	}
+}
+
 func TestResize(t *testing.T) {
 	tm := startModel(t, testOptions(Sending), 100, 30)
 	sendAll(tm, progressEvents()...)
@@ -251,4 +264,66 @@ func TestEventsAfterCloseAreIgnored(t *testing.T) {
 	if cmd != nil || next.(model).View() != m.View() {
 		t.Fatal("an event after Close changed the view")
 	}
+}
+
+// clashOffer has one file that is already here (issue 16, item 9).
+func clashOffer() transfer.OfferReceived {
+	o := sampleOffer(3)
+	o.Entries[2].Clash = true
+	return o
+}
+
+// TestClashPrompt: an offer with files that exist asks overwrite, keep
+// both, skip those or cancel; Cancel is where the highlight starts.
+func TestClashPrompt(t *testing.T) {
+	runes := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+	cases := []struct {
+		name string
+		keys []tea.KeyMsg
+		ok   bool
+		want transfer.ClashChoice
+	}{
+		{"o overwrites", []tea.KeyMsg{runes("o")}, true, transfer.ClashOverwrite},
+		{"k keeps both", []tea.KeyMsg{runes("k")}, true, transfer.ClashKeepBoth},
+		{"s skips those", []tea.KeyMsg{runes("s")}, true, transfer.ClashSkip},
+		{"n cancels", []tea.KeyMsg{runes("n")}, false, transfer.ClashCancel},
+		{"y does not accept", []tea.KeyMsg{runes("y"), {Type: tea.KeyEnter}}, false, transfer.ClashCancel},
+		{"enter takes the highlighted Cancel", []tea.KeyMsg{{Type: tea.KeyEnter}}, false, transfer.ClashCancel},
+		{"left twice from Cancel is Keep both", []tea.KeyMsg{{Type: tea.KeyLeft}, {Type: tea.KeyLeft}, {Type: tea.KeyEnter}}, true, transfer.ClashKeepBoth},
+		{"tab cycles to Overwrite", []tea.KeyMsg{{Type: tea.KeyTab}, {Type: tea.KeyEnter}}, true, transfer.ClashOverwrite},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm := startModel(t, testOptions(Receiving), 80, 24)
+			reply := make(chan acceptReply, 1)
+			tm.Send(offerMsg{offer: clashOffer(), clash: true, reply: reply})
+			for _, k := range c.keys {
+				tm.Send(k)
+			}
+			r := waitReply(t, reply)
+			if r.err != nil || r.ok != c.ok || r.choice != c.want {
+				t.Fatalf("answer = %v, %v, %v; want %v, %v", r.ok, r.choice, r.err, c.ok, c.want)
+			}
+			stopModel(t, tm)
+		})
+	}
+}
+
+// TestGoldenReceiverClash: the files that exist are marked in the list and
+// named above the question.
+func TestGoldenReceiverClash(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	tm.Send(offerMsg{offer: clashOffer(), clash: true, reply: make(chan acceptReply, 1)})
+	_, view := stopModel(t, tm)
+	for _, want := range []string{
+		"holiday/photo-02.jpg (2.5 MB)  ! a file of this name is here",
+		"! 1 file of this name is already here: holiday/photo-02.jpg",
+		"Some files are already here. What should bob do with them?",
+		"Overwrite", "Keep both", "Skip those", "Cancel",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the offer lacks %q:\n%s", want, view)
+		}
+	}
+	teatest.RequireEqualOutput(t, []byte(view))
 }

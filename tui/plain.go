@@ -17,9 +17,6 @@ import (
 // file also gets one); logs stay readable and pipes are not flooded.
 const plainProgressEvery = 2 * time.Second
 
-// plainEntries is how many offer entries plain mode lists before the prompt.
-const plainEntries = 10
-
 // plainView prints one plain line per thing that happened. It never writes
 // an escape sequence: peer strings are escaped, and nothing is styled.
 type plainView struct {
@@ -174,20 +171,33 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 	v.offerShown = true
 	v.text, v.stream = o.IsText, o.IsStream
 	v.printf("offer: %s\n", offerWhat(o))
-	if o.IsText || o.IsStream {
-		return // the offer line says all there is
+	if o.Text != "" { // a short text comes in the offer: read it before accepting
+		for _, l := range strings.Split(escapeLines(o.Text), "\n") {
+			v.printf("  | %s\n", l)
+		}
 	}
-	n := min(len(o.Entries), plainEntries)
-	for _, e := range o.Entries[:n] {
-		v.printf("  %s\n", entryLine(e))
+	if !o.IsText { // a text's one entry has no name
+		// Every entry, however many: a sender could otherwise put what
+		// it does not want seen after the first lines (issue 18, item 2).
+		// A log or a pipe can be searched; a --list flag would be a step
+		// a person skips.
+		for _, e := range o.Entries {
+			v.printf("  %s\n", offerEntryLine(e, o.IsStream, unstyled))
+		}
 	}
-	if more := max(len(o.Entries), o.Files+o.Folders) - n; more > 0 {
-		v.printf("  ...and %d more\n", more)
+	for _, w := range offerWarnings(o) {
+		v.printf("  warning: %s\n", w)
+	}
+	if o.LeftOut > 0 {
+		v.printf("  %s\n", leftOutNote(o.LeftOut))
 	}
 	if o.Resumable > 0 {
 		v.printf("  %s is already here and will not be sent again\n", size(o.Resumable))
 	}
 }
+
+// unstyled is a style's Render for plain lines: the text as it is.
+func unstyled(s ...string) string { return strings.Join(s, " ") }
 
 func (v *plainView) progress(p transfer.Progress) {
 	speed := v.meter.observe(p.Done-p.Resumed, p.Elapsed)
@@ -292,6 +302,37 @@ func (v *plainView) Accept(ctx context.Context, offer transfer.OfferReceived) (b
 		return true, nil
 	}
 	return false, nil
+}
+
+// ChooseClash prints the offer, its files that exist marked, and asks what
+// to do with them on one line. Only a clear answer does anything but
+// cancel.
+func (v *plainView) ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error) {
+	if err := ctx.Err(); err != nil {
+		return transfer.ClashCancel, err
+	}
+	v.mu.Lock()
+	v.showOffer(offer)
+	v.printf("Some files are already here: [o]verwrite, [k]eep both, [s]kip those, or [c]ancel? [c] ")
+	v.mu.Unlock()
+	if v.opts.In == nil {
+		v.newline()
+		return transfer.ClashCancel, ErrNoAnswer
+	}
+	answer, err := readLine(ctx, v.opts.In)
+	if err != nil {
+		v.newline()
+		return transfer.ClashCancel, err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "o", "overwrite":
+		return transfer.ClashOverwrite, nil
+	case "k", "keep", "keep both":
+		return transfer.ClashKeepBoth, nil
+	case "s", "skip", "skip those":
+		return transfer.ClashSkip, nil
+	}
+	return transfer.ClashCancel, nil
 }
 
 // readLine reads one line from in, a byte at a time so that nothing after

@@ -138,7 +138,7 @@ func TestPlainAccept(t *testing.T) {
 			t.Errorf("no prompt line:\n%s", got)
 		}
 		if !strings.Contains(got, "offer: 30 files and 1 folder (574 MB)\n  holiday/\n  holiday/photo-01.jpg (1.2 MB)\n") ||
-			!strings.Contains(got, "  ...and 21 more\n") {
+			!strings.Contains(got, "  holiday/photo-30.jpg (37 MB)\nAccept") || strings.Contains(got, "more") {
 			t.Errorf("the offer is not listed:\n%s", got)
 		}
 	}
@@ -268,8 +268,33 @@ func TestPlainTextSender(t *testing.T) {
 	}
 }
 
+// TestPlainOfferHidden: plain mode lists every entry of issue 18's attack
+// (item 2), the hidden ones flagged, and sums them up before the prompt.
+func TestPlainOfferHidden(t *testing.T) {
+	var out bytes.Buffer
+	v := newPlain(Options{Role: Receiving, Out: &out, In: strings.NewReader("n\n")}, time.Now)
+	if ok, err := v.Accept(context.Background(), hiddenWritesOffer()); ok || err != nil {
+		t.Fatalf("Accept = %v, %v", ok, err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"  photo-1.jpg (2.4 MB)\n",
+		"  photo-9.jpg (2.4 MB)\n",
+		"  .ssh/  ! hidden name, folder already here\n",
+		"  .ssh/authorized_keys (26 B)  ! hidden name, into a folder already here\n",
+		"  .bash_profile (15 B)  ! hidden name\n",
+		"  warning: 3 entries have hidden names (starting with a dot): .ssh/, .ssh/authorized_keys, .bash_profile\n",
+		"  warning: 1 folder is already here and will get new files: .ssh/\nAccept 11 files (22 MB)? [y/N] ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the offer lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 // TestPlainTextAndStreamOffers checks that a text or a stream is described
-// as such, with no nameless entry line and no "1 file" summary.
+// as such, with no nameless entry line and no "1 file" summary, and that a
+// stream's name is shown.
 func TestPlainTextAndStreamOffers(t *testing.T) {
 	for _, tc := range []struct {
 		offer transfer.OfferReceived
@@ -279,7 +304,7 @@ func TestPlainTextAndStreamOffers(t *testing.T) {
 		{transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: 28, Entries: []transfer.OfferEntry{{Size: 28}}}, 28,
 			[]string{"offer: a text message (28 B)\n", "done: received a text message (28 B)\n"}},
 		{transfer.OfferReceived{IsStream: true, Files: 1, Entries: []transfer.OfferEntry{{Path: "stdin"}}}, 1000,
-			[]string{"offer: a stream of unknown size\n", "done: received a stream (1.0 kB)"}},
+			[]string{"offer: a stream of unknown size\n  stdin (a stream)\n", "done: received a stream (1.0 kB)"}},
 	} {
 		var out bytes.Buffer
 		v := newPlain(Options{Out: &out, Role: Receiving}, newFakeClock().now)
@@ -292,8 +317,56 @@ func TestPlainTextAndStreamOffers(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", w, got)
 			}
 		}
-		if strings.Contains(got, "  ") || strings.Contains(got, "1 file") {
+		if (tc.offer.IsText && strings.Contains(got, "  ")) || strings.Contains(got, "1 file") {
 			t.Errorf("output shows an entry line or counts a file:\n%s", got)
+		}
+	}
+}
+
+// TestPlainChooseClash: plain mode marks the files that exist and reads one
+// answer; anything unclear cancels (issue 16, item 9).
+func TestPlainChooseClash(t *testing.T) {
+	o := sampleOffer(2)
+	o.Entries[1].Clash = true
+	for in, want := range map[string]transfer.ClashChoice{
+		"o\n": transfer.ClashOverwrite, "Keep both\n": transfer.ClashKeepBoth, "s\n": transfer.ClashSkip,
+		"\n": transfer.ClashCancel, "y\n": transfer.ClashCancel, "c\n": transfer.ClashCancel,
+	} {
+		var out bytes.Buffer
+		v := newPlain(Options{Role: Receiving, Out: &out, In: strings.NewReader(in)}, time.Now)
+		got, err := v.ChooseClash(context.Background(), o)
+		if err != nil || got != want {
+			t.Errorf("answer %q: %v, %v; want %v", in, got, err, want)
+		}
+		for _, w := range []string{
+			"  holiday/photo-01.jpg (1.2 MB)  ! a file of this name is here\n",
+			"  warning: 1 file of this name is already here: holiday/photo-01.jpg\n",
+			"Some files are already here: [o]verwrite, [k]eep both, [s]kip those, or [c]ancel? [c] ",
+		} {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("the offer lacks %q:\n%s", w, out.String())
+			}
+		}
+	}
+	v := newPlain(Options{Out: io.Discard}, time.Now)
+	if got, err := v.ChooseClash(context.Background(), o); got != transfer.ClashCancel || !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("no keyboard: %v, %v; want cancel, ErrNoAnswer", got, err)
+	}
+}
+
+// TestPlainOverwriteSaysWhatIsReplaced: with --overwrite the offer names
+// the files it replaces.
+func TestPlainOverwriteSaysWhatIsReplaced(t *testing.T) {
+	o := sampleOffer(2)
+	o.Entries[2].Replaces = true
+	var out bytes.Buffer
+	newPlain(Options{Role: Receiving, Out: &out}, time.Now).Event(o)
+	for _, w := range []string{
+		"  holiday/photo-02.jpg (2.5 MB)  ! replaces the file here\n",
+		"  warning: 1 file already here will be replaced (--overwrite): holiday/photo-02.jpg\n",
+	} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("the offer lacks %q:\n%s", w, out.String())
 		}
 	}
 }

@@ -5,44 +5,80 @@ import (
 	"strings"
 
 	"github.com/bob-p2p/bob/transfer"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
 
-// offerScreen shows what the sender offers, the first entries in a
-// scrollable list, and asks: y accepts, n declines, enter takes the
-// highlighted button, which starts on Decline so a stray enter is safe.
+// offerScreen shows what the sender offers, every entry in a scrollable
+// list with hidden names, writes into existing folders and files that exist
+// flagged, and asks: y accepts, n declines, enter takes the highlighted
+// button, which starts on Decline so a stray enter is safe. When files of
+// offered names exist (clash), it asks what to do with them instead:
+// overwrite, keep both, skip those, or cancel (the start).
 type offerScreen struct {
 	cfg           *config
 	width, height int
 	offer         transfer.OfferReceived
-	list          viewport.Model
-	accept        bool // the highlighted button
+	list          entryList
+	buttons       []button
+	sel           int // the highlighted button
 	answered      bool
 }
 
-func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
-	s := offerScreen{cfg: cfg, offer: o}
-	lines := make([]string, len(o.Entries))
-	for i, e := range o.Entries {
-		lines[i] = entryLine(e)
+// button is one answer: its label, its key, and what it decides.
+type button struct {
+	label, key string
+	accept     bool
+	choice     transfer.ClashChoice
+}
+
+var (
+	acceptButtons = []button{{"Accept", "y", true, 0}, {"Decline", "n", false, 0}}
+	clashButtons  = []button{
+		{"Overwrite", "o", true, transfer.ClashOverwrite},
+		{"Keep both", "k", true, transfer.ClashKeepBoth},
+		{"Skip those", "s", true, transfer.ClashSkip},
+		{"Cancel", "n", false, transfer.ClashCancel},
 	}
-	s.list = viewport.New(0, 0)
-	s.list.SetContent(strings.Join(lines, "\n"))
+)
+
+func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
+	return newQuestionScreen(cfg, o, false, width, height)
+}
+
+// newQuestionScreen is the offer screen; with clash it asks about files
+// that exist rather than whether to accept.
+func newQuestionScreen(cfg *config, o transfer.OfferReceived, clash bool, width, height int) offerScreen {
+	s := offerScreen{cfg: cfg, offer: o, buttons: acceptButtons}
+	if clash {
+		s.buttons = clashButtons
+	}
+	s.sel = len(s.buttons) - 1 // the safe answer
+	s.list = entryList{cfg: cfg, n: len(o.Entries), unit: "entries", line: func(i int) string {
+		return offerEntryLine(o.Entries[i], o.IsStream, cfg.st.warn.Render)
+	}}
+	switch {
+	case o.IsText && o.Text != "":
+		// A short text comes in the offer: it is read before accepting
+		// (issue 16, item 19), a line at a time if it has many.
+		text := strings.Split(escapeLines(o.Text), "\n")
+		s.list.n, s.list.unit, s.list.line = len(text), "lines", func(i int) string { return text[i] }
+	case o.IsText: // its one entry has no name to show
+		s.list.n = 0
+	}
 	return s.resize(width, height)
 }
 
 func (s offerScreen) resize(width, height int) offerScreen {
 	s.width, s.height = width, height
-	h := min(len(s.offer.Entries), 10)
-	s.list.Width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
+	h := min(s.list.n, 10)
+	s.list.width = contentWidth(width) - s.cfg.st.listBox.GetHorizontalFrameSize()
 	if height > 0 {
 		// The list gets what the rest of the screen, as wrapped to the
 		// window, leaves: the window also holds the top margin and the
 		// line after the view. When that is little, fitWindow drops the
 		// blank lines, and the list gets their room.
-		s.list.Height = 1
+		s.list.height = 1
 		lines := strings.Split(s.cfg.r.NewStyle().Width(contentWidth(width)).Render(s.View()), "\n")
 		room := height - 2 - (len(lines) - 1)
 		if room < 3 {
@@ -54,10 +90,10 @@ func (s offerScreen) resize(width, height int) offerScreen {
 			}
 			room = height - nonBlank
 		}
-		h = min(len(s.offer.Entries), max(1, room))
+		h = min(s.list.n, max(1, room))
 	}
-	s.list.Height = h
-	s.list.SetYOffset(s.list.YOffset) // clamp to the new height
+	s.list.height = h
+	s.list.scroll(0) // clamp to the new height
 	return s
 }
 
@@ -71,33 +107,48 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if s.answered {
 			return s, nil
 		}
-		switch msg.String() {
-		case "y", "Y":
-			return s.answer(true)
-		case "n", "N", "q", "esc":
-			return s.answer(false)
-		case "enter":
-			return s.answer(s.accept)
-		case "left": // Accept is the left button
-			s.accept = true
-			return s, nil
-		case "right":
-			s.accept = false
-			return s, nil
-		case "tab", "shift+tab": // two buttons: cycling either way toggles
-			s.accept = !s.accept
-			return s, nil
+		k := msg.String()
+		for i, b := range s.buttons {
+			if k == b.key || k == strings.ToUpper(b.key) {
+				return s.answer(i)
+			}
 		}
-		var cmd tea.Cmd
-		s.list, cmd = s.list.Update(msg)
-		return s, cmd
+		last := len(s.buttons) - 1
+		switch k {
+		case "q", "esc", "c":
+			return s.answer(last)
+		case "enter":
+			return s.answer(s.sel)
+		case "left":
+			s.sel = max(s.sel-1, 0)
+		case "right":
+			s.sel = min(s.sel+1, last)
+		case "tab":
+			s.sel = (s.sel + 1) % len(s.buttons)
+		case "shift+tab":
+			s.sel = (s.sel + last) % len(s.buttons)
+		case "up", "k":
+			s.list.scroll(-1)
+		case "down", "j":
+			s.list.scroll(1)
+		case "pgup", "b":
+			s.list.scroll(-s.list.height)
+		case "pgdown", " ", "f":
+			s.list.scroll(s.list.height)
+		case "home", "g":
+			s.list.scroll(-s.list.n)
+		case "end", "G":
+			s.list.scroll(s.list.n)
+		}
+		return s, nil
 	}
 	return s, nil
 }
 
-func (s offerScreen) answer(accept bool) (tea.Model, tea.Cmd) {
+func (s offerScreen) answer(i int) (tea.Model, tea.Cmd) {
 	s.answered = true
-	return s, func() tea.Msg { return decisionMsg{accept: accept} }
+	b := s.buttons[i]
+	return s, func() tea.Msg { return decisionMsg{accept: b.accept, choice: b.choice} }
 }
 
 func (s offerScreen) View() string {
@@ -105,30 +156,95 @@ func (s offerScreen) View() string {
 	o := s.offer
 	lines := []string{st.title.Render("bob · receive"), ""}
 	lines = append(lines, "The sender offers "+st.command.Render(offerWhat(o))+":")
-	if len(o.Entries) > 0 && !o.IsText && !o.IsStream { // their one entry has no name to show
-		lines = append(lines, st.listBox.Render(s.list.View()))
-		if n := len(o.Entries); n > s.list.Height {
-			first := s.list.YOffset + 1
-			last := min(n, s.list.YOffset+s.list.Height)
-			lines = append(lines, st.dim.Render(fmt.Sprintf("entries %d–%d of %d · ↑/↓ pgup/pgdn scroll", first, last, n)))
+	if n := s.list.n; n > 0 {
+		view, last := s.list.view()
+		lines = append(lines, st.listBox.Render(view))
+		if last < n || s.list.offset > 0 {
+			lines = append(lines, st.dim.Render(fmt.Sprintf("%s %d–%d of %d · ↑/↓ pgup/pgdn home/end scroll", s.list.unit, s.list.offset+1, last, n)))
 		}
-		if more := o.Files + o.Folders - len(o.Entries); more > 0 {
-			lines = append(lines, st.dim.Render(fmt.Sprintf("…and %d more not listed", more)))
-		}
+	}
+	for _, w := range offerWarnings(o) {
+		lines = append(lines, st.warn.Render("! "+w))
+	}
+	if o.LeftOut > 0 {
+		lines = append(lines, st.dim.Render(leftOutNote(o.LeftOut)))
 	}
 	if o.Resumable > 0 {
 		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
 	}
-	accept, decline := st.button.Render("Accept"), st.button.Render("Decline")
-	if s.accept {
-		accept = st.selected.Render("Accept")
-	} else {
-		decline = st.selected.Render("Decline")
+	var row []string
+	var keys []string
+	for i, b := range s.buttons {
+		if i > 0 {
+			row = append(row, " ")
+		}
+		if i == s.sel {
+			row = append(row, st.selected.Render(b.label))
+		} else {
+			row = append(row, st.button.Render(b.label))
+		}
+		keys = append(keys, st.key.Render(b.key)+" "+strings.ToLower(b.label))
 	}
-	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, accept, " ", decline), "")
-	help := st.key.Render("y") + " accept · " + st.key.Render("n") + " decline · " +
-		st.key.Render("←/→") + " choose · " + st.key.Render("enter") + " confirm · " +
+	if len(s.buttons) > 2 {
+		lines = append(lines, "", "Some files are already here. What should bob do with them?")
+	} else {
+		keys = []string{st.key.Render("y") + " accept", st.key.Render("n") + " decline"}
+	}
+	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, row...), "")
+	help := strings.Join(keys, " · ") + " · " + st.key.Render("←/→") + " choose · " + st.key.Render("enter") + " confirm · " +
 		st.key.Render("ctrl+c") + " cancel"
 	lines = append(lines, st.dim.Render(help))
 	return strings.Join(lines, "\n")
+}
+
+// entryList is the offer's entries (or a short text's lines), drawn a
+// window at a time: an offer may hold a million entries, and only what
+// shows is ever rendered. A long name wraps rather than being cut, so that
+// no part of it is hidden.
+type entryList struct {
+	cfg           *config
+	n             int                // entries
+	line          func(i int) string // entry i, escaped
+	unit          string             // what an entry is: "entries", "lines"
+	offset        int                // the first entry shown
+	width, height int                // in cells and lines
+}
+
+// lines renders entry i, wrapped to the list's width.
+func (l entryList) lines(i int) []string {
+	return strings.Split(l.cfg.r.NewStyle().Width(max(l.width, 1)).Render(l.line(i)), "\n")
+}
+
+// view draws the window from offset, height lines padded to the width, and
+// returns the 1-based number of the last entry shown whole (or the first,
+// if even it does not fit).
+func (l entryList) view() (string, int) {
+	var out []string
+	last := l.offset
+	for i := l.offset; i < l.n && len(out) < l.height; i++ {
+		ls := l.lines(i)
+		if len(out)+len(ls) <= l.height || i == l.offset {
+			last = i + 1
+		}
+		out = append(out, ls...)
+	}
+	box := l.cfg.r.NewStyle().Width(l.width).Height(l.height).MaxHeight(l.height).MaxWidth(l.width)
+	return box.Render(strings.Join(out, "\n")), last
+}
+
+// maxOffset is the first entry of the last full window.
+func (l entryList) maxOffset() int {
+	used := 0
+	for i := l.n - 1; i >= 0; i-- {
+		used += len(l.lines(i))
+		if used > l.height {
+			return min(i+1, l.n-1)
+		}
+	}
+	return 0
+}
+
+// scroll moves the window by n entries, within the list.
+func (l *entryList) scroll(n int) {
+	l.offset = max(0, min(l.offset+n, l.maxOffset()))
 }

@@ -108,10 +108,54 @@ func TestGoldenReceiverConnecting(t *testing.T) {
 func TestGoldenReceiverOffer(t *testing.T) {
 	tm := startModel(t, testOptions(Receiving), 80, 24)
 	o := sampleOffer(30)
-	o.Files = 40 // more than listed
 	sendAll(tm, transfer.Connecting{Relay: "192.168.1.20:9009"}, transfer.Paired{}, transfer.Secured{})
 	tm.Send(offerMsg{offer: o, reply: make(chan acceptReply, 1)})
 	_, view := stopModel(t, tm)
+	teatest.RequireEqualOutput(t, []byte(view))
+}
+
+// hiddenWritesOffer is issue 18's attack (item 2): nine holiday photos,
+// then .ssh/authorized_keys into a .ssh the receiver already has, and
+// .bash_profile, as a real sender orders them.
+func hiddenWritesOffer() transfer.OfferReceived {
+	o := transfer.OfferReceived{Files: 11, Folders: 1}
+	for i := 1; i <= 9; i++ {
+		o.Entries = append(o.Entries, transfer.OfferEntry{Path: fmt.Sprintf("photo-%d.jpg", i), Size: 2_400_000})
+	}
+	o.Entries = append(o.Entries,
+		transfer.OfferEntry{Path: ".ssh", IsDir: true, Hidden: true, Exists: true},
+		transfer.OfferEntry{Path: ".ssh/authorized_keys", Size: 26, Hidden: true, InExisting: true},
+		transfer.OfferEntry{Path: ".bash_profile", Size: 15, Hidden: true})
+	for _, e := range o.Entries {
+		o.TotalBytes += e.Size
+	}
+	return o
+}
+
+// TestGoldenReceiverOfferHidden: the hidden entries are named in the
+// warnings at once, and flagged in the list when it is scrolled to them.
+func TestGoldenReceiverOfferHidden(t *testing.T) {
+	tm := startModel(t, testOptions(Receiving), 80, 24)
+	tm.Send(offerMsg{offer: hiddenWritesOffer(), reply: make(chan acceptReply, 1)})
+	waitFor := func(want string) {
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return strings.Contains(string(b), want) },
+			teatest.WithDuration(10*time.Second))
+	}
+	waitFor("entries 1–")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnd})
+	_, view := stopModel(t, tm)
+	for _, want := range []string{
+		"! 3 entries have hidden names (starting with a dot): .ssh/, .ssh/authorized_keys, .bash_profile",
+		"! 1 folder is already here and will get new files: .ssh/",
+		".ssh/ ! hidden name, folder already here",
+		".ssh/authorized_keys (26 B) ! hidden name, into a folder already here",
+		".bash_profile (15 B) ! hidden name",
+		"of 12 ·",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(view), " "), want) { // as wrapped to the window
+			t.Errorf("the offer does not show %q:\n%s", want, view)
+		}
+	}
 	teatest.RequireEqualOutput(t, []byte(view))
 }
 
@@ -259,5 +303,69 @@ func TestStreamIsAStream(t *testing.T) {
 	cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
 	if view := newOfferScreen(cfg, stream, 80, 24).View(); !strings.Contains(view, "The sender offers a stream") || strings.Contains(view, "1 file") {
 		t.Errorf("offer of a stream:\n%s", view)
+	}
+}
+
+// TestOfferSaysWhatWasLeftOut: every view of an offer says how many entries
+// the sender left out (issue 16, item 16).
+func TestOfferSaysWhatWasLeftOut(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want string
+	}{{1, "1 entry was left out by the sender"}, {3, "3 entries were left out by the sender"}} {
+		o := sampleOffer(2)
+		o.LeftOut = c.n
+		cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+		if view := newOfferScreen(cfg, o, 80, 24).View(); !strings.Contains(view, c.want) {
+			t.Errorf("the offer screen lacks %q:\n%s", c.want, view)
+		}
+		var plain strings.Builder
+		newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+		if !strings.Contains(plain.String(), "  "+c.want+"\n") {
+			t.Errorf("plain output lacks %q:\n%s", c.want, plain.String())
+		}
+		var js strings.Builder
+		newJSON(&js, Options{Role: Receiving}, newFakeClock().now).Event(o)
+		if want := fmt.Sprintf(`"left_out":%d,`, c.n); !strings.Contains(js.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js.String())
+		}
+	}
+	o := sampleOffer(2)
+	var plain strings.Builder
+	newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+	if strings.Contains(plain.String(), "left out") {
+		t.Errorf("an offer with nothing left out says so:\n%s", plain.String())
+	}
+}
+
+// TestOfferShowsShortText: a short text that came in the offer is shown,
+// escaped, before accepting, in every view (issue 16, item 19); one of many
+// lines scrolls like a list.
+func TestOfferShowsShortText(t *testing.T) {
+	text := "meet at 6" + hostile + "\nbring cake\n"
+	o := transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: int64(len(text)), Text: text, Entries: []transfer.OfferEntry{{Size: int64(len(text))}}}
+	cfg := newConfig(Options{Role: Receiving}, lipgloss.NewRenderer(io.Discard), false)
+	view := newOfferScreen(cfg, o, 80, 24).View()
+	escaped := `meet at 6evil\x1b]0;pwned\a` // a newline breaks the line, escapes are shown
+	if !strings.Contains(view, "│ "+escaped+" ") || !strings.Contains(view, "│ name.txt ") || !strings.Contains(view, "│ bring cake") || strings.ContainsAny(view, "\x1b\x07") {
+		t.Errorf("the offer screen does not show the text escaped:\n%q", view)
+	}
+	var plain strings.Builder
+	newPlain(Options{Role: Receiving, Out: &plain}, newFakeClock().now).Event(o)
+	if want := "offer: a text message (44 B)\n  | " + escaped + "\n  | name.txt\n  | bring cake\n"; plain.String() != want {
+		t.Errorf("plain offer = %q, want %q", plain.String(), want)
+	}
+	var js strings.Builder
+	newJSON(&js, Options{Role: Receiving}, newFakeClock().now).Event(o)
+	if want := `"preview":"meet at 6evil\\x1b]0;pwned\\a\\nname.txt\\nbring cake\\n"`; !strings.Contains(js.String(), want) {
+		t.Errorf("JSON lacks %s:\n%s", want, js.String())
+	}
+
+	many := strings.Repeat("line\n", 200)
+	o = transfer.OfferReceived{IsText: true, Files: 1, TotalBytes: int64(len(many)), Text: many}
+	s := newOfferScreen(cfg, o, 80, 24)
+	s.list.scroll(s.list.n)
+	if view := s.View(); !strings.Contains(view, "of 200 · ↑/↓") || !strings.Contains(view, "Decline") {
+		t.Errorf("a text of many lines does not scroll within the window:\n%s", view)
 	}
 }

@@ -84,23 +84,38 @@ func (v *tuiView) Event(e transfer.Event) {
 }
 
 func (v *tuiView) Accept(ctx context.Context, offer transfer.OfferReceived) (bool, error) {
+	r := v.ask(ctx, offerMsg{offer: offer})
+	return r.ok, r.err
+}
+
+func (v *tuiView) ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error) {
+	r := v.ask(ctx, offerMsg{offer: offer, clash: true})
+	if r.err != nil {
+		return transfer.ClashCancel, r.err
+	}
+	return r.choice, nil
+}
+
+// ask shows the offer screen of msg and waits for its answer.
+func (v *tuiView) ask(ctx context.Context, msg offerMsg) acceptReply {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return acceptReply{err: err}
 	}
 	reply := make(chan acceptReply, 1)
-	v.prog.Send(offerMsg{offer: offer, reply: reply})
+	msg.reply = reply
+	v.prog.Send(msg)
 	select {
 	case r := <-reply:
-		return r.ok, r.err
+		return r
 	case <-ctx.Done():
 		v.prog.Send(dismissOfferMsg{reply: reply})
-		return false, ctx.Err()
+		return acceptReply{err: ctx.Err()}
 	case <-v.done:
 		select {
 		case r := <-reply:
-			return r.ok, r.err
+			return r
 		default:
-			return false, errUIStopped
+			return acceptReply{err: errUIStopped}
 		}
 	}
 }

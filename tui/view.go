@@ -17,6 +17,10 @@ type View interface {
 	// Accept shows the offer and asks the person whether to take it. When
 	// ctx ends first it returns ctx.Err().
 	Accept(ctx context.Context, offer transfer.OfferReceived) (bool, error)
+	// ChooseClash shows an offer some of whose files are already here
+	// (OfferEntry.Clash) and asks what to do with them. When ctx ends
+	// first it returns ctx.Err().
+	ChooseClash(ctx context.Context, offer transfer.OfferReceived) (transfer.ClashChoice, error)
 	// Close shows the summary (err == nil) or the error, waits until it is
 	// drawn and gives the terminal back. Events after Close are dropped.
 	Close(err error)

@@ -114,6 +114,13 @@ func runRecv(ctx context.Context, e *env, f recvFlags, args []string) error {
 		opts.Accept = func(context.Context, transfer.OfferReceived) (bool, error) { return true, nil }
 	} else {
 		opts.Accept = view.Accept
+		if isTerminal(e.stdin) {
+			// Someone is there to choose: files that exist are marked in
+			// the offer and the person picks overwrite, keep both, skip
+			// or cancel. Otherwise they are refused before the offer is
+			// shown, as before (issue 16, item 9).
+			opts.Clash = view.ChooseClash
+		}
 	}
 	cfg := rc.sessionConfig()
 	cfg.Events = view.Event
@@ -146,7 +153,8 @@ func askCode(prompt func() (string, error), warn io.Writer) (codes.Code, error) 
 }
 
 // checkOutDir fails early on an output folder that cannot work; a missing
-// one is fine: it is created once the offer is accepted.
+// one is fine: it is created when the offer arrives, and removed again if
+// the transfer ends with nothing written to it.
 func checkOutDir(dir string) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
