@@ -55,26 +55,36 @@ type offerHeader struct {
 	Kind    byte
 	Count   int64 // number of entries that follow
 	Total   int64 // sum of file sizes
+	// ResumeKey keys the prefix hashes of resume (see resumehash.go): new
+	// random bytes for every offer, so that a proof holds for this
+	// transfer only.
+	ResumeKey [HashSize]byte
 }
 
 func (h offerHeader) append(b []byte) []byte {
 	b = append(b, h.Version, h.Kind)
 	b = binary.AppendUvarint(b, uint64(h.Count))
-	return binary.AppendUvarint(b, uint64(h.Total))
+	b = binary.AppendUvarint(b, uint64(h.Total))
+	return append(b, h.ResumeKey[:]...)
 }
 
 func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	d := dec{b: p}
-	h.Version = d.byte()
+	// The version comes first and is checked first: the rest of the header
+	// may differ between versions.
+	if h.Version = d.byte(); d.err == nil {
+		if err := checkVersion(h.Version); err != nil {
+			return h, err
+		}
+	}
 	h.Kind = d.byte()
 	h.Count = d.size()
 	h.Total = d.size()
+	h.ResumeKey = d.hash()
 	if err := d.done(); err != nil {
 		return h, fmt.Errorf("bad offer header: %w", err)
 	}
 	switch {
-	case h.Version != protocolVersion:
-		return h, fmt.Errorf("the sender speaks protocol version %d; this bob speaks %d", h.Version, protocolVersion)
 	case h.Kind > offerStream:
 		return h, fmt.Errorf("unknown offer kind %d", h.Kind)
 	case h.Count > MaxEntries:
@@ -87,6 +97,18 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		return h, errors.New("a text or stream offer must have exactly one entry")
 	}
 	return h, nil
+}
+
+// checkVersion refuses an offer of another protocol version, saying which
+// side has to upgrade.
+func checkVersion(v byte) error {
+	switch {
+	case v < protocolVersion:
+		return fmt.Errorf("the sender's bob is older (transfer protocol version %d, this bob speaks %d): upgrade bob on the sending machine", v, protocolVersion)
+	case v > protocolVersion:
+		return fmt.Errorf("the sender's bob is newer (transfer protocol version %d, this bob speaks %d): upgrade bob on this machine", v, protocolVersion)
+	}
+	return nil
 }
 
 func (e entry) append(b []byte) []byte {

@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func (r *receiver) run(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("%w by you", ErrDeclined)
 	}
-	if err := r.answer(); err != nil {
+	if err := r.answer(ctx); err != nil {
 		return err
 	}
 	dec, err := newDecoder()
@@ -209,48 +210,111 @@ func (r *receiver) ask(ctx context.Context, ev OfferReceived) (bool, error) {
 	return ok, nil
 }
 
-// answer prepares the output folder and sends resume claims and accept.
-func (r *receiver) answer() error {
-	var claims []resumeClaim
+// answer prepares the output folder, asks the sender about what is here
+// from an earlier run, accepts, and settles the questions.
+func (r *receiver) answer(ctx context.Context) error {
+	var asks []resumeAsk
 	if r.disk != nil {
 		if err := r.disk.makeDirs(); err != nil {
 			return err
 		}
-		var err error
-		if claims, err = r.disk.claims(); err != nil {
+		asks = r.disk.asks()
+	}
+	w := newListWriter(r.c, recResume)
+	for _, a := range asks {
+		if err := w.add(a.Index, maxAskBytes, func(b []byte, prev int) []byte { return appendResume(b, prev, a) }); err != nil {
 			return err
 		}
 	}
-	buf := make([]byte, 0, MaxRecordPayload)
-	prev := -1
-	for _, c := range claims {
-		if len(buf)+2*binary.MaxVarintLen64+HashSize > MaxRecordPayload {
-			if err := r.c.write(recResume, buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-		buf = appendResume(buf, prev, c)
-		prev = c.Index
-	}
-	if len(buf) > 0 {
-		if err := r.c.write(recResume, buf); err != nil {
-			return err
-		}
-	}
-	var have int64
-	for _, c := range claims {
-		have += c.Have
-	}
-	if err := r.c.write(recAccept, accept{Claims: int64(len(claims))}.append(nil)); err != nil {
+	if err := w.flush(); err != nil {
 		return err
 	}
+	if err := r.c.write(recAccept, accept{Claims: int64(len(asks))}.append(nil)); err != nil {
+		return err
+	}
+	if len(asks) > 0 {
+		if err := r.settle(ctx, asks); err != nil {
+			return err
+		}
+	}
+	have := r.resumedBytes()
 	r.start = time.Now() // the transfer's clock: the user's answer is not part of it
 	r.em.emit(Accepted{ResumeBytes: have})
 	if have > 0 {
 		r.progress(nil, true) // resumed bytes count from the start
 	}
 	return nil
+}
+
+// settle compares, here, each prefix asked about with the sender's answer,
+// keeps those that match (sending the proof that it holds them) and says
+// what became of each file. Hashing runs while the sender hashes its own.
+func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
+	local, err := r.disk.localHashes(ctx, &r.offer.Header.ResumeKey, asks)
+	if err != nil {
+		return err
+	}
+	answers, err := r.readAnswers(ctx, asks)
+	if err != nil {
+		return err
+	}
+	var evs []ResumeChecked
+	w := newListWriter(r.c, recKeep)
+	for i, a := range asks {
+		e := &r.offer.Entries[a.Index]
+		complete := r.disk.state[a.Index].candidate
+		match := local[i] != nil && subtle.ConstantTimeCompare(local[i].answer[:], answers[i][:]) == 1
+		if !match && complete && !r.opts.Overwrite {
+			return differentContent(e)
+		}
+		evs = append(evs, ResumeChecked{Path: e.Path, Size: e.Size, Held: a.Have, Complete: complete, Matched: match})
+		if !match {
+			continue
+		}
+		r.disk.keep(a.Index, a.Have)
+		proof := indexedHash{Index: a.Index, Hash: local[i].proof}
+		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, proof) }); err != nil {
+			return err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := r.c.write(recStart, accept{Claims: w.n}.append(nil)); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		r.em.emit(ev)
+	}
+	return nil
+}
+
+// readAnswers reads the sender's answers: one per question, in order.
+func (r *receiver) readAnswers(ctx context.Context, asks []resumeAsk) ([][HashSize]byte, error) {
+	answers := make([][HashSize]byte, 0, len(asks))
+	prev := -1
+	for len(answers) < len(asks) {
+		m, err := r.c.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if m.typ != recPrefix {
+			r.c.release(m)
+			return nil, protocolError("expected the answers to resume questions, got record %d", m.typ)
+		}
+		prev, err = decodeIndexedHashes(m.p, prev, func(h indexedHash) error {
+			if n := len(answers); n == len(asks) || asks[n].Index != h.Index {
+				return errors.New("the sender answered a resume question that was not asked")
+			}
+			answers = append(answers, h.Hash)
+			return nil
+		})
+		r.c.release(m)
+		if err != nil {
+			return nil, protocolError("bad resume answer: %v", err)
+		}
+	}
+	return answers, nil
 }
 
 // incoming is the file being received.

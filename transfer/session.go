@@ -206,6 +206,37 @@ func (c *conn) next(ctx context.Context) (inbound, error) {
 	}
 }
 
+// readList reads records of type typ, each passed to decode, up to one of
+// type end, which counts what came before it: count() must equal that. Any
+// other record is a protocol error; what names the items in errors.
+func (c *conn) readList(ctx context.Context, typ, end byte, what string, decode func(p []byte) error, count func() int) error {
+	for {
+		m, err := c.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch m.typ {
+		case typ:
+			err = decode(m.p)
+		case end:
+			var a accept
+			if a, err = decodeAccept(m.p); err == nil && a.Claims != int64(count()) {
+				err = protocolError("the %s announced %d %s but sent %d", c.peer, a.Claims, what, count())
+			}
+			if err == nil {
+				c.release(m)
+				return nil
+			}
+		default:
+			err = protocolError("unexpected record %d while waiting for the %s", m.typ, what)
+		}
+		c.release(m)
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // accept turns a read error or a stop record into an error.
 func (c *conn) accept(m inbound) (inbound, error) {
 	if m.err != nil {
