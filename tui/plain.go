@@ -160,6 +160,8 @@ func (v *plainView) Event(e transfer.Event) {
 		v.printf("skipped: %s\n", skippedLine(e))
 	case transfer.Changed:
 		v.printf("warning: %s\n", changedLine(e))
+	case transfer.ResumeChecked:
+		v.printf("%s\n", resumeLine(e))
 	case transfer.Done:
 		v.finished = true
 		v.done(e)
@@ -185,7 +187,7 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 		v.printf("  ...and %d more\n", more)
 	}
 	if o.Resumable > 0 {
-		v.printf("  %s is already here and will not be sent again\n", size(o.Resumable))
+		v.printf("  %s\n", resumableNote(o.Resumable))
 	}
 }
 

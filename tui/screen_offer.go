@@ -117,7 +117,7 @@ func (s offerScreen) View() string {
 		}
 	}
 	if o.Resumable > 0 {
-		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
+		lines = append(lines, st.dim.Render(resumableNote(o.Resumable)))
 	}
 	accept, decline := st.button.Render("Accept"), st.button.Render("Decline")
 	if s.accept {
