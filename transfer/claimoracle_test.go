@@ -66,7 +66,7 @@ func TestResumeSendsNothingOfReceiverFiles(t *testing.T) {
 		writeFile(t, filepath.Join(out, "big.bin"+partSuffix), part, 0o600)
 		hostileSend(t, ReceiveOptions{OutDir: out, Overwrite: true}, func(p fakePeer) {
 			h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 2, Total: 100_004}
-			h.ResumeKey[0] = 7
+			key := [HashSize]byte{7}
 			p.send(recOffer, h.append(nil))
 			p.entries(entry{Kind: kindFile, Path: "big.bin", Size: 100_000, Mode: 0o644, MTime: mt.UnixNano()},
 				entry{Kind: kindFile, Path: "pin.txt", Size: 4, Mode: 0o644, MTime: mt.UnixNano()})
@@ -78,10 +78,9 @@ func TestResumeSendsNothingOfReceiverFiles(t *testing.T) {
 				sent = append(sent, append([]byte{typ}, b...))
 				switch typ {
 				case recAccept:
-					var ans []byte
-					ans = appendIndexedHash(ans, -1, indexedHash{Index: 0, Hash: prefixOf(t, h, guessPart).answer})
-					ans = appendIndexedHash(ans, 0, indexedHash{Index: 1, Hash: prefixOf(t, h, guessPin).answer})
-					p.send(recPrefix, ans)
+					p.send(recPrefix, prefixRecord(key,
+						indexedHash{Index: 0, Hash: prefixOf(t, key, guessPart).answer},
+						indexedHash{Index: 1, Hash: prefixOf(t, key, guessPin).answer}))
 				case recStart, recStop:
 					return
 				}

@@ -83,7 +83,7 @@ func FuzzRecord(f *testing.F) {
 	f.Add(recFileEnd, fileEnd{Index: 1, Size: 99}.append(nil))
 	f.Add(recEnd, summary{Files: 2, Bytes: 10}.append(nil))
 	f.Add(recResume, appendResume(appendResume(nil, -1, resumeAsk{Index: 0, Have: 5}), 0, resumeAsk{Index: 7, Have: 1}))
-	f.Add(recPrefix, appendIndexedHash(appendIndexedHash(nil, -1, indexedHash{Index: 2, Hash: [HashSize]byte{1}}), 2, indexedHash{Index: 9}))
+	f.Add(recPrefix, prefixRecord([HashSize]byte{5}, indexedHash{Index: 2, Hash: [HashSize]byte{1}}, indexedHash{Index: 9}))
 	f.Add(recKeep, appendIndexedHash(nil, -1, indexedHash{Index: 0, Hash: [HashSize]byte{0xff}}))
 	f.Add(recStart, accept{Claims: 1}.append(nil))
 	f.Add(recAccept, accept{Claims: 2}.append(nil))
@@ -112,7 +112,11 @@ func FuzzRecord(f *testing.F) {
 			}
 		case recResume:
 			listRoundTrip(t, p, decodeResume, appendResume, func(a resumeAsk) (int, bool) { return a.Index, a.Have >= 0 })
-		case recPrefix, recKeep:
+		case recPrefix:
+			if _, list, err := decodePrefix(p); err == nil {
+				listRoundTrip(t, list, decodeIndexedHashes, appendIndexedHash, func(h indexedHash) (int, bool) { return h.Index, true })
+			}
+		case recKeep:
 			listRoundTrip(t, p, decodeIndexedHashes, appendIndexedHash, func(h indexedHash) (int, bool) { return h.Index, true })
 		case recAccept, recStart:
 			if m, err := decodeAccept(p); err == nil && m.Claims < 0 {

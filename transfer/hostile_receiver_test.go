@@ -29,13 +29,6 @@ func hostileRecv(t *testing.T, so SendOptions, script func(p fakePeer)) error {
 // readOffer reads a whole offer as a receiver would.
 func (p fakePeer) readOffer() []entry {
 	p.t.Helper()
-	_, ents := p.readOfferHeader()
-	return ents
-}
-
-// readOfferHeader reads a whole offer and returns its header too.
-func (p fakePeer) readOfferHeader() (offerHeader, []entry) {
-	p.t.Helper()
 	typ, b, err := p.read()
 	if err != nil || typ != recOffer {
 		p.t.Fatalf("offer: %d %v", typ, err)
@@ -52,7 +45,7 @@ func (p fakePeer) readOfferHeader() (offerHeader, []entry) {
 		}
 		decodeEntries(b, func(e entry) error { ents = append(ents, e); return nil })
 	}
-	return h, ents
+	return ents
 }
 
 // accept sends resume questions and the accept.
@@ -75,21 +68,26 @@ func sendList[T any](p fakePeer, typ, end byte, items []T, index func(T) int, en
 	p.send(end, accept{Claims: int64(len(items))}.append(nil))
 }
 
-// readAnswers reads the sender's answers to n questions.
-func (p fakePeer) readAnswers(n int) []indexedHash {
+// readAnswers reads the sender's resume key and its answers to n
+// questions.
+func (p fakePeer) readAnswers(n int) (key [HashSize]byte, got []indexedHash) {
 	p.t.Helper()
-	var got []indexedHash
 	prev := -1
-	for len(got) < n {
+	for first := true; first || len(got) < n; first = false {
 		typ, b, err := p.read()
 		if err != nil || typ != recPrefix {
 			p.t.Fatalf("answers: record %d, %v", typ, err)
 		}
-		if prev, err = decodeIndexedHashes(b, prev, func(h indexedHash) error { got = append(got, h); return nil }); err != nil {
+		k, list, err := decodePrefix(b)
+		if err != nil || (!first && k != key) {
+			p.t.Fatalf("answers: key %x after %x, %v", k, key, err)
+		}
+		key = k
+		if prev, err = decodeIndexedHashes(list, prev, func(h indexedHash) error { got = append(got, h); return nil }); err != nil {
 			p.t.Fatal(err)
 		}
 	}
-	return got
+	return key, got
 }
 
 // keep sends keeps (with the proofs given) and the start.
@@ -97,10 +95,10 @@ func (p fakePeer) keep(keeps ...indexedHash) {
 	sendList(p, recKeep, recStart, keeps, func(k indexedHash) int { return k.Index }, appendIndexedHash)
 }
 
-// prefixOf is the prefix hash of data under an offer's key.
-func prefixOf(t *testing.T, h offerHeader, data []byte) prefixHash {
+// prefixOf is the prefix hash of data under key.
+func prefixOf(t *testing.T, key [HashSize]byte, data []byte) prefixHash {
 	t.Helper()
-	ph, _, err := hashPrefix(t.Context(), &h.ResumeKey, bytes.NewReader(data), int64(len(data)), nil, make([]byte, 4096))
+	ph, _, err := hashPrefix(t.Context(), &key, bytes.NewReader(data), int64(len(data)), nil, make([]byte, 4096))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +171,15 @@ func TestHostileReceiver(t *testing.T) {
 		}
 	})
 	// The sender answers with the hash of its own prefix at the length
-	// asked, under the offer's key; the receiver keeps it with the proof.
+	// asked, under its resume key; the receiver keeps it with the proof.
 	t.Run("prefix kept with its proof", func(t *testing.T) {
 		var s sent
 		var answer, want prefixHash
 		err := hostileRecv(t, so, func(p fakePeer) {
-			h, _ := p.readOfferHeader()
-			want = prefixOf(t, h, data[:100_000])
+			p.readOffer()
 			p.accept(resumeAsk{Index: 0, Have: 100_000})
-			answer.answer = p.readAnswers(1)[0].Hash
+			key, ans := p.readAnswers(1)
+			answer.answer, want = ans[0].Hash, prefixOf(t, key, data[:100_000])
 			p.keep(indexedHash{Index: 0, Hash: want.proof})
 			s = p.readData()
 			p.send(recReceipt, s.end.append(nil))
@@ -215,22 +213,22 @@ func TestHostileReceiver(t *testing.T) {
 	})
 	// A receiver that does not hold the prefix cannot make the sender skip
 	// it: the answer it was given is no proof, nor is the plain hash the
-	// old protocol took, nor a proof under another offer's key.
+	// old protocol took, nor a proof under another transfer's key.
 	t.Run("keep without proof", func(t *testing.T) {
-		for name, forge := range map[string]func(h offerHeader, answer [HashSize]byte) [HashSize]byte{
-			"the answer echoed": func(_ offerHeader, answer [HashSize]byte) [HashSize]byte { return answer },
-			"an unkeyed hash":   func(offerHeader, [HashSize]byte) [HashSize]byte { return blake3.Sum256(data[:100_000]) },
-			"another key's proof": func(h offerHeader, _ [HashSize]byte) [HashSize]byte {
-				h.ResumeKey[0] ^= 1
-				return prefixOf(t, h, data[:100_000]).proof
+		for name, forge := range map[string]func(key, answer [HashSize]byte) [HashSize]byte{
+			"the answer echoed": func(_, answer [HashSize]byte) [HashSize]byte { return answer },
+			"an unkeyed hash":   func(_, _ [HashSize]byte) [HashSize]byte { return blake3.Sum256(data[:100_000]) },
+			"another key's proof": func(key, _ [HashSize]byte) [HashSize]byte {
+				key[0] ^= 1
+				return prefixOf(t, key, data[:100_000]).proof
 			},
 		} {
 			t.Run(name, func(t *testing.T) {
 				err := hostileRecv(t, so, func(p fakePeer) {
-					h, _ := p.readOfferHeader()
+					p.readOffer()
 					p.accept(resumeAsk{Index: 0, Have: 100_000})
-					a := p.readAnswers(1)[0]
-					p.keep(indexedHash{Index: 0, Hash: forge(h, a.Hash)})
+					key, ans := p.readAnswers(1)
+					p.keep(indexedHash{Index: 0, Hash: forge(key, ans[0].Hash)})
 				})
 				if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "without proving") {
 					t.Fatalf("got %v", err)
@@ -240,10 +238,10 @@ func TestHostileReceiver(t *testing.T) {
 	})
 	t.Run("keep not asked about", func(t *testing.T) {
 		err := hostileRecv(t, SendOptions{Paths: []string{src, src2}, Compress: "off"}, func(p fakePeer) {
-			h, _ := p.readOfferHeader()
+			p.readOffer()
 			p.accept(resumeAsk{Index: 0, Have: 10})
-			p.readAnswers(1)
-			p.keep(indexedHash{Index: 1, Hash: prefixOf(t, h, data2[:10]).proof})
+			key, _ := p.readAnswers(1)
+			p.keep(indexedHash{Index: 1, Hash: prefixOf(t, key, data2[:10]).proof})
 		})
 		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "did not ask about") {
 			t.Fatalf("got %v", err)

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -350,8 +351,18 @@ func TestHostileOfferLimits(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
-	// A version 2 sender's header is shorter: the version is checked first,
-	// so the person reads which side to upgrade, not "truncated".
+	// The header's layout is that of versions 1 and 2, so that an older
+	// receiver, which checks the version after decoding the whole header,
+	// says that the sender speaks another version rather than that the
+	// header is bad.
+	t.Run("header layout", func(t *testing.T) {
+		got := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 2, Total: 10}.append(nil)
+		if want := []byte{protocolVersion, offerFiles, 2, 10}; !bytes.Equal(got, want) {
+			t.Errorf("offer header %x, want %x", got, want)
+		}
+	})
+	// The version is checked first, so whatever a later version puts in
+	// the header, the person reads which side to upgrade, not "truncated".
 	t.Run("older version", func(t *testing.T) {
 		out, _ := sandbox(t)
 		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
@@ -513,7 +524,7 @@ func TestHostileTruncatedStream(t *testing.T) {
 // file elsewhere than where both sides agreed is too. The part file stays.
 func TestHostileResumeAnswers(t *testing.T) {
 	held := randBytes(44, 30_000)
-	key := offerHeader{} // fakePeer.offer sends the zero key
+	key := [HashSize]byte{1, 2, 3}
 	right := func() indexedHash {
 		return indexedHash{Index: 0, Hash: prefixOf(t, key, held).answer}
 	}
@@ -526,21 +537,29 @@ func TestHostileResumeAnswers(t *testing.T) {
 			p.send(recFileStart, fileStart{Index: 0}.append(nil))
 		}, "expected the answers"},
 		{"an answer not asked for", func(p fakePeer) {
-			p.send(recPrefix, appendIndexedHash(nil, -1, indexedHash{Index: 1}))
+			p.send(recPrefix, prefixRecord(key, indexedHash{Index: 1}))
 		}, "not asked"},
 		{"too many answers", func(p fakePeer) {
-			p.send(recPrefix, appendIndexedHash(appendIndexedHash(nil, -1, right()), 0, indexedHash{Index: 1}))
+			p.send(recPrefix, prefixRecord(key, right(), indexedHash{Index: 1}))
 		}, "not asked"},
 		{"answers out of order", func(p fakePeer) {
-			p.send(recPrefix, []byte{0})
+			p.send(recPrefix, append(key[:], 0))
 		}, "bad resume answer"},
+		{"no key", func(p fakePeer) {
+			p.send(recPrefix, key[:5])
+		}, "bad resume answer"},
+		{"the key changes", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key))
+			p.send(recPrefix, prefixRecord([HashSize]byte{9}, right()))
+		}, "changed its resume key"},
 		{"kept, then sent from the start", func(p fakePeer) {
-			p.send(recPrefix, appendIndexedHash(nil, -1, right()))
+			p.send(recPrefix, prefixRecord(key))
+			p.send(recPrefix, prefixRecord(key, right()))
 			p.awaitStart()
 			p.send(recFileStart, fileStart{Index: 0}.append(nil))
 		}, "agreed to keep"},
 		{"not kept, then resumed", func(p fakePeer) {
-			p.send(recPrefix, appendIndexedHash(nil, -1, indexedHash{Index: 0}))
+			p.send(recPrefix, prefixRecord(key, indexedHash{Index: 0}))
 			p.awaitStart()
 			p.send(recFileStart, fileStart{Index: 0, Offset: 30_000}.append(nil))
 		}, "did not keep"},
@@ -564,6 +583,17 @@ func TestHostileResumeAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// prefixRecord is a PREFIX record: key, then the answers.
+func prefixRecord(key [HashSize]byte, answers ...indexedHash) []byte {
+	b := key[:]
+	prev := -1
+	for _, a := range answers {
+		b = appendIndexedHash(b, prev, a)
+		prev = a.Index
+	}
+	return b
 }
 
 // awaitStart reads the receiver's keeps up to its start record.

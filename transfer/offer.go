@@ -55,23 +55,19 @@ type offerHeader struct {
 	Kind    byte
 	Count   int64 // number of entries that follow
 	Total   int64 // sum of file sizes
-	// ResumeKey keys the prefix hashes of resume (see resumehash.go): new
-	// random bytes for every offer, so that a proof holds for this
-	// transfer only.
-	ResumeKey [HashSize]byte
 }
 
 func (h offerHeader) append(b []byte) []byte {
 	b = append(b, h.Version, h.Kind)
 	b = binary.AppendUvarint(b, uint64(h.Count))
-	b = binary.AppendUvarint(b, uint64(h.Total))
-	return append(b, h.ResumeKey[:]...)
+	return binary.AppendUvarint(b, uint64(h.Total))
 }
 
 func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	d := dec{b: p}
 	// The version comes first and is checked first: the rest of the header
-	// may differ between versions.
+	// may differ between versions. (Its layout is the same in versions 1 to
+	// 3, so that older receivers reach their own version check too.)
 	if h.Version = d.byte(); d.err == nil {
 		if err := checkVersion(h.Version); err != nil {
 			return h, err
@@ -80,7 +76,6 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	h.Kind = d.byte()
 	h.Count = d.size()
 	h.Total = d.size()
-	h.ResumeKey = d.hash()
 	if err := d.done(); err != nil {
 		return h, fmt.Errorf("bad offer header: %w", err)
 	}

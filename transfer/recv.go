@@ -220,7 +220,7 @@ func (r *receiver) answer(ctx context.Context) error {
 		}
 		asks = r.disk.asks()
 	}
-	w := newListWriter(r.c, recResume)
+	w := newListWriter(r.c, recResume, nil)
 	for _, a := range asks {
 		if err := w.add(a.Index, maxAskBytes, func(b []byte, prev int) []byte { return appendResume(b, prev, a) }); err != nil {
 			return err
@@ -250,16 +250,22 @@ func (r *receiver) answer(ctx context.Context) error {
 // keeps those that match (sending the proof that it holds them) and says
 // what became of each file. Hashing runs while the sender hashes its own.
 func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
-	local, err := r.disk.localHashes(ctx, &r.offer.Header.ResumeKey, asks)
+	ar := &answerReader{asks: asks, prev: -1}
+	if err := r.readPrefix(ctx, ar); err != nil { // the key, maybe answers
+		return err
+	}
+	local, err := r.disk.localHashes(ctx, &ar.key, asks)
 	if err != nil {
 		return err
 	}
-	answers, err := r.readAnswers(ctx, asks)
-	if err != nil {
-		return err
+	for len(ar.answers) < len(asks) {
+		if err := r.readPrefix(ctx, ar); err != nil {
+			return err
+		}
 	}
+	answers := ar.answers
 	var evs []ResumeChecked
-	w := newListWriter(r.c, recKeep)
+	w := newListWriter(r.c, recKeep, nil)
 	for i, a := range asks {
 		e := &r.offer.Entries[a.Index]
 		complete := r.disk.state[a.Index].candidate
@@ -289,32 +295,48 @@ func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
 	return nil
 }
 
-// readAnswers reads the sender's answers: one per question, in order.
-func (r *receiver) readAnswers(ctx context.Context, asks []resumeAsk) ([][HashSize]byte, error) {
-	answers := make([][HashSize]byte, 0, len(asks))
-	prev := -1
-	for len(answers) < len(asks) {
-		m, err := r.c.next(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if m.typ != recPrefix {
-			r.c.release(m)
-			return nil, protocolError("expected the answers to resume questions, got record %d", m.typ)
-		}
-		prev, err = decodeIndexedHashes(m.p, prev, func(h indexedHash) error {
-			if n := len(answers); n == len(asks) || asks[n].Index != h.Index {
+// answerReader collects the sender's answers: one per question, in order,
+// all under the key of the first PREFIX record.
+type answerReader struct {
+	asks    []resumeAsk
+	answers [][HashSize]byte
+	key     [HashSize]byte
+	records int
+	prev    int
+}
+
+// readPrefix reads one PREFIX record.
+func (r *receiver) readPrefix(ctx context.Context, ar *answerReader) error {
+	m, err := r.c.next(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.c.release(m)
+	if m.typ != recPrefix {
+		return protocolError("expected the answers to resume questions, got record %d", m.typ)
+	}
+	key, list, err := decodePrefix(m.p)
+	switch {
+	case err != nil:
+	case ar.records == 0:
+		ar.key = key
+	case key != ar.key:
+		err = errors.New("the sender changed its resume key")
+	}
+	if err == nil {
+		ar.prev, err = decodeIndexedHashes(list, ar.prev, func(h indexedHash) error {
+			if n := len(ar.answers); n == len(ar.asks) || ar.asks[n].Index != h.Index {
 				return errors.New("the sender answered a resume question that was not asked")
 			}
-			answers = append(answers, h.Hash)
+			ar.answers = append(ar.answers, h.Hash)
 			return nil
 		})
-		r.c.release(m)
-		if err != nil {
-			return nil, protocolError("bad resume answer: %v", err)
-		}
 	}
-	return answers, nil
+	ar.records++
+	if err != nil {
+		return protocolError("bad resume answer: %v", err)
+	}
+	return nil
 }
 
 // incoming is the file being received.

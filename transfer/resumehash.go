@@ -10,13 +10,14 @@ import (
 // Resume compares a prefix the receiver holds with the sender's without
 // anything computed from the receiver's bytes leaving its machine unless
 // they matched (issue 18, item 6; PROTOCOL.md, Resume). Both sides hash
-// the prefix with BLAKE3 keyed by the offer's ResumeKey and read 96 bytes
-// of output: the first 32 are the sender's answer, which the receiver
-// compares with its own; bytes 64 to 96 (another output block) are the
-// receiver's proof that it holds the bytes, sent only when the answer
-// matched. Knowing the answer does not give the proof, and the key is new
-// for every offer, so a proof cannot be computed without the bytes nor
-// carried over from another transfer.
+// the prefix with BLAKE3 keyed by the sender's resume key (new random
+// bytes for every transfer, sent in PREFIX) and read 96 bytes of output:
+// the first 32 are the sender's answer, which the receiver compares with
+// its own; bytes 64 to 96 (another output block) are the receiver's proof
+// that it holds the bytes, sent only when the answer matched. Knowing the
+// answer does not give the proof, and the key is new for every transfer,
+// so a proof can neither be computed without the bytes nor be carried over
+// from another transfer.
 type prefixHash struct {
 	answer, proof [HashSize]byte
 }

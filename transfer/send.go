@@ -154,7 +154,6 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 		return nil, err
 	}
 	out := &outgoing{header: offerHeader{Version: protocolVersion, Kind: offerFiles}}
-	rand.Read(out.header.ResumeKey[:]) // never fails (crypto/rand)
 	readable := newReadChecker()
 	switch {
 	case opts.IsText:
@@ -429,21 +428,29 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 }
 
 // answerAsks hashes the sender's prefix at each length asked about and
-// sends the answers. It returns the proof expected for each question (nil
-// where the file is now shorter than asked: nothing can prove it).
+// sends the answers, under a new random key. It returns the proof expected
+// for each question (nil where the file is now shorter than asked: nothing
+// can prove it).
 func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize]byte, error) {
+	var key [HashSize]byte
+	rand.Read(key[:]) // never fails (crypto/rand)
+	// The key goes first, alone: the receiver hashes its own files while
+	// the sender hashes.
+	w := newListWriter(s.c, recPrefix, key[:])
+	if err := w.send(); err != nil {
+		return nil, err
+	}
 	roots := &sourceRoots{dirs: s.out.dirs}
 	defer roots.close()
 	proofs := make([]*[HashSize]byte, len(asks))
 	buf := make([]byte, 256<<10)
-	w := newListWriter(s.c, recPrefix)
 	for i, a := range asks {
 		e := &s.out.entries[a.Index]
 		f, err := roots.open(s.out.srcs[a.Index])
 		if err != nil {
 			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
-		ph, n, err := hashPrefix(ctx, &s.out.header.ResumeKey, sourceReader(f), a.Have, nil, buf)
+		ph, n, err := hashPrefix(ctx, &key, sourceReader(f), a.Have, nil, buf)
 		f.Close()
 		if err != nil {
 			if ctx.Err() != nil {

@@ -34,7 +34,7 @@ const (
 	recAck       byte = 9  // receiver: files up to this index are in place
 	recReceipt   byte = 10 // receiver: totals and digest of what it verified
 	recStop      byte = 11 // either: cancel, decline or error, with a reason
-	recPrefix    byte = 12 // sender: the answers to resume questions (index, prefix hash)
+	recPrefix    byte = 12 // sender: resume key, then answers to resume questions (index, prefix hash)
 	recKeep      byte = 13 // receiver: prefixes that matched, with proofs (index, hash)
 	recStart     byte = 14 // receiver: count of keeps; data may flow
 )
@@ -50,7 +50,7 @@ const (
 const BlockSize = MaxRecordPayload - 1
 
 // HashSize is the size of the BLAKE3 hashes in resume answers and proofs,
-// the offer's resume key and summaries.
+// the resume key and summaries.
 const HashSize = 32
 
 // protocolVersion 3: the sender answers resume questions with its own
@@ -285,40 +285,50 @@ func decodeList[T any](p []byte, prev int, read func(d *dec, index int) T, f fun
 	return prev, d.done()
 }
 
-// listWriter packs delta-coded items into records of one type.
+// listWriter packs delta-coded items into records of one type, each
+// record starting with head.
 type listWriter struct {
-	c    *conn
-	typ  byte
-	buf  []byte
-	prev int
-	n    int64 // items written
+	c       *conn
+	typ     byte
+	head    []byte
+	buf     []byte
+	prev    int
+	n       int64 // items written
+	pending bool  // buf holds items not sent yet
 }
 
-func newListWriter(c *conn, typ byte) *listWriter {
-	return &listWriter{c: c, typ: typ, buf: make([]byte, 0, MaxRecordPayload), prev: -1}
+func newListWriter(c *conn, typ byte, head []byte) *listWriter {
+	return &listWriter{c: c, typ: typ, head: head, buf: append(make([]byte, 0, MaxRecordPayload), head...), prev: -1}
 }
 
 // add appends the item of index, encoded by enc in at most maxItem bytes,
 // sending the record first if it would not fit.
 func (w *listWriter) add(index, maxItem int, enc func(b []byte, prev int) []byte) error {
 	if len(w.buf)+maxItem > MaxRecordPayload {
-		if err := w.c.write(w.typ, w.buf); err != nil {
+		if err := w.send(); err != nil {
 			return err
 		}
-		w.buf = w.buf[:0]
 	}
 	w.buf = enc(w.buf, w.prev)
 	w.prev = index
 	w.n++
+	w.pending = true
 	return nil
 }
 
-// flush sends what is left.
+// send sends the record as it is, even with no items.
+func (w *listWriter) send() error {
+	err := w.c.write(w.typ, w.buf)
+	w.buf, w.pending = append(w.buf[:0], w.head...), false
+	return err
+}
+
+// flush sends the items not sent yet.
 func (w *listWriter) flush() error {
-	if len(w.buf) == 0 {
+	if !w.pending {
 		return nil
 	}
-	return w.c.write(w.typ, w.buf)
+	return w.send()
 }
 
 // indexedHash is one entry of PREFIX (the sender's answer to a question:
@@ -339,6 +349,14 @@ func appendIndexedHash(b []byte, prev int, h indexedHash) []byte {
 // index of the last one before this batch (-1 at first).
 func decodeIndexedHashes(p []byte, prev int, f func(indexedHash) error) (int, error) {
 	return decodeList(p, prev, func(d *dec, i int) indexedHash { return indexedHash{Index: i, Hash: d.hash()} }, f)
+}
+
+// decodePrefix splits a PREFIX record into the resume key it starts with
+// and its answers, which decodeIndexedHashes reads.
+func decodePrefix(p []byte) (key [HashSize]byte, answers []byte, err error) {
+	d := dec{b: p}
+	key = d.hash()
+	return key, d.b, d.err
 }
 
 // Largest encodings of one question and of one answer or proof.
