@@ -175,39 +175,12 @@ func (r *receiver) ask(ctx context.Context, ev OfferReceived) (bool, error) {
 	if r.opts.Accept == nil {
 		return true, nil
 	}
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var early inbound
-	var got bool
-	watchDone := make(chan struct{})
-	stopWatch := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		select {
-		case early = <-r.c.in:
-			got = true
-			cancel()
-		case <-stopWatch:
-		}
-	}()
-	ok, err := r.opts.Accept(actx, ev)
-	close(stopWatch)
-	<-watchDone
-	if got {
-		m, perr := r.c.accept(early)
-		if perr != nil {
-			return false, perr
-		}
-		r.c.release(m)
-		return false, protocolError("the sender sent record %d before the answer", m.typ)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		return false, err
-	}
-	return ok, nil
+	var ok bool
+	err := r.c.quiet(ctx, "the answer", func(actx context.Context) (err error) {
+		ok, err = r.opts.Accept(actx, ev)
+		return err
+	})
+	return ok && err == nil, err
 }
 
 // answer prepares the output folder, asks the sender about what is here

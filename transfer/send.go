@@ -403,7 +403,17 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 	if len(asks) == 0 {
 		return nil
 	}
-	proofs, err := s.answerAsks(ctx, asks)
+	// The receiver waits for every answer: a record from it while the
+	// sender hashes is a stop (or a breach), and ends the hashing.
+	var proofs []*[HashSize]byte
+	var w *listWriter
+	err := s.c.quiet(ctx, "the answers to its questions", func(ctx context.Context) (err error) {
+		proofs, w, err = s.answerAsks(ctx, asks)
+		return err
+	})
+	if err == nil {
+		err = w.flush() // the last answers: the receiver may answer at once
+	}
 	if err != nil {
 		return err
 	}
@@ -428,17 +438,18 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 }
 
 // answerAsks hashes the sender's prefix at each length asked about and
-// sends the answers, under a new random key. It returns the proof expected
-// for each question (nil where the file is now shorter than asked: nothing
-// can prove it).
-func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize]byte, error) {
+// sends the answers, under a new random key, but for the last record,
+// left in the writer it returns. It returns the proof expected for each
+// question (nil where the file is now shorter than asked: nothing can
+// prove it).
+func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize]byte, *listWriter, error) {
 	var key [HashSize]byte
 	rand.Read(key[:]) // never fails (crypto/rand)
 	// The key goes first, alone: the receiver hashes its own files while
 	// the sender hashes.
 	w := newListWriter(s.c, recPrefix, key[:])
 	if err := w.send(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	roots := &sourceRoots{dirs: s.out.dirs}
 	defer roots.close()
@@ -448,23 +459,23 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize
 		e := &s.out.entries[a.Index]
 		f, err := roots.open(s.out.srcs[a.Index])
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
 		ph, n, err := hashPrefix(ctx, &key, sourceReader(f), a.Have, nil, buf)
 		f.Close()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
 		if n == a.Have {
 			proofs[i] = &ph.proof
 		}
 		answer := indexedHash{Index: a.Index, Hash: ph.answer}
 		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, answer) }); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return proofs, w.flush()
+	return proofs, w, nil
 }

@@ -217,7 +217,9 @@ func (c *conn) readList(ctx context.Context, typ, end byte, what string, decode 
 		}
 		switch m.typ {
 		case typ:
-			err = decode(m.p)
+			if err = decode(m.p); err != nil && !errors.Is(err, ErrProtocol) {
+				err = protocolError("bad %s: %v", what, err)
+			}
 		case end:
 			var a accept
 			if a, err = decodeAccept(m.p); err == nil && a.Claims != int64(count()) {
@@ -235,6 +237,42 @@ func (c *conn) readList(ctx context.Context, typ, end byte, what string, decode 
 			return err
 		}
 	}
+}
+
+// quiet runs f while the peer is to send nothing (the person deciding, the
+// sender hashing): a record from the peer meanwhile, its stop or the link
+// failing, cancels f's context and becomes the error, so that f does not run
+// on for nothing. before names what the peer should have waited for.
+func (c *conn) quiet(ctx context.Context, before string, f func(context.Context) error) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var early inbound
+	var got bool
+	watchDone, stopWatch := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case early = <-c.in:
+			got = true
+			cancel()
+		case <-stopWatch:
+		}
+	}()
+	err := f(fctx)
+	close(stopWatch)
+	<-watchDone
+	if got {
+		m, perr := c.accept(early)
+		if perr != nil {
+			return perr
+		}
+		c.release(m)
+		return protocolError("the %s sent record %d before %s", c.peer, m.typ, before)
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // accept turns a read error or a stop record into an error.
