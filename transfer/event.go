@@ -84,6 +84,21 @@ type OfferSent OfferReceived
 // Accepted: the receiver accepted; data starts to flow.
 type Accepted struct{ ResumeBytes int64 }
 
+// ResumeChecked (receiver): what became of a file from an earlier transfer
+// found in the output folder, once its bytes were compared with the
+// sender's (on the receiver's machine: nothing computed from them is sent
+// unless they match). One per such file, before Accepted. Path is raw.
+type ResumeChecked struct {
+	Path     string
+	Size     int64 // the offered file's size
+	Held     int64 // bytes that were here: the whole file or a part file's
+	Complete bool  // the whole file was here under its own name, not a part file
+	// Matched: they are the sender's bytes, kept and not sent again. If
+	// not, a part file is replaced, and a complete file too (only with
+	// overwriting allowed; otherwise the transfer stops).
+	Matched bool
+}
+
 // Progress of the whole transfer. Emitted at most a few times a second.
 type Progress struct {
 	Done, Total int64 // payload bytes (uncompressed); Total < 0 when unknown
@@ -148,6 +163,7 @@ func (OfferReceived) isEvent() {}
 func (OfferSent) isEvent()     {}
 func (Accepted) isEvent()      {}
 func (Progress) isEvent()      {}
+func (ResumeChecked) isEvent() {}
 func (FileDone) isEvent()      {}
 func (TextReceived) isEvent()  {}
 func (Skipped) isEvent()       {}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,7 +97,10 @@ func FuzzRecord(f *testing.F) {
 	f.Add(recFileStart, fileStart{Index: 3, Offset: 1 << 40, Compress: 1}.append(nil))
 	f.Add(recFileEnd, fileEnd{Index: 1, Size: 99}.append(nil))
 	f.Add(recEnd, summary{Files: 2, Bytes: 10}.append(nil))
-	f.Add(recResume, appendResume(appendResume(nil, -1, resumeClaim{Index: 0, Have: 5}), 0, resumeClaim{Index: 7, Have: 1}))
+	f.Add(recResume, appendResume(appendResume(nil, -1, resumeAsk{Index: 0, Have: 5}), 0, resumeAsk{Index: 7, Have: 1}))
+	f.Add(recPrefix, prefixRecord([HashSize]byte{5}, indexedHash{Index: 2, Hash: [HashSize]byte{1}}, indexedHash{Index: 9}))
+	f.Add(recKeep, appendIndexedHash(nil, -1, indexedHash{Index: 0, Hash: [HashSize]byte{0xff}}))
+	f.Add(recStart, accept{Claims: 1}.append(nil))
 	f.Add(recAccept, accept{Claims: 2}.append(nil))
 	f.Add(recStop, stop{Code: stopExists, Message: "a\x1b[2Jb"}.append(nil))
 	f.Add(recAck, binary.AppendUvarint(nil, 12))
@@ -122,23 +126,14 @@ func FuzzRecord(f *testing.F) {
 				}
 			}
 		case recResume:
-			var got []resumeClaim
-			if _, err := decodeResume(p, -1, func(c resumeClaim) error { got = append(got, c); return nil }); err == nil {
-				var b []byte
-				prev := -1
-				for i, c := range got {
-					if c.Index <= prev || c.Have < 0 {
-						t.Fatalf("claim %d out of order: %+v", i, c)
-					}
-					b = appendResume(b, prev, c)
-					prev = c.Index
-				}
-				var again []resumeClaim
-				if _, err := decodeResume(b, -1, func(c resumeClaim) error { again = append(again, c); return nil }); err != nil || len(again) != len(got) {
-					t.Fatalf("resume round trip: %v", err)
-				}
+			listRoundTrip(t, p, decodeResume, appendResume, func(a resumeAsk) (int, bool) { return a.Index, a.Have >= 0 })
+		case recPrefix:
+			if _, list, err := decodePrefix(p); err == nil {
+				listRoundTrip(t, list, decodeIndexedHashes, appendIndexedHash, func(h indexedHash) (int, bool) { return h.Index, true })
 			}
-		case recAccept:
+		case recKeep:
+			listRoundTrip(t, p, decodeIndexedHashes, appendIndexedHash, func(h indexedHash) (int, bool) { return h.Index, true })
+		case recAccept, recStart:
 			if m, err := decodeAccept(p); err == nil && m.Claims < 0 {
 				t.Fatal("negative claim count")
 			}
@@ -164,8 +159,38 @@ func FuzzRecord(f *testing.F) {
 	})
 }
 
+// listRoundTrip checks a delta-coded list record: what decodes has
+// strictly ascending indexes within MaxEntries and valid fields (ok), and
+// re-encodes to the same items.
+func listRoundTrip[T comparable](t *testing.T, p []byte, decode func([]byte, int, func(T) error) (int, error),
+	enc func([]byte, int, T) []byte, check func(T) (index int, ok bool)) {
+	var got []T
+	if _, err := decode(p, -1, func(v T) error { got = append(got, v); return nil }); err != nil {
+		return
+	}
+	var b []byte
+	prev := -1
+	for i, v := range got {
+		if idx, ok := check(v); idx <= prev || idx > MaxEntries || !ok {
+			t.Fatalf("item %d out of order or invalid: %+v", i, v)
+		}
+		b = enc(b, prev, v)
+		prev, _ = check(v)
+	}
+	var again []T
+	if _, err := decode(b, -1, func(v T) error { again = append(again, v); return nil }); err != nil || !slices.Equal(again, got) {
+		t.Fatalf("round trip: %v", err)
+	}
+}
+
 // transcript records what a real sender writes for src.
 func transcript(t testing.TB, so SendOptions) []byte {
+	return transcriptTo(t, so, ReceiveOptions{Stdout: &bytes.Buffer{}})
+}
+
+// transcriptTo records what a real sender writes for src to a receiver
+// with options ro.
+func transcriptTo(t testing.TB, so SendOptions, ro ReceiveOptions) []byte {
 	a, b := chantest.Pair(64)
 	var out []byte
 	a.CutWhen(func(from *chantest.End, typ byte, p []byte) bool {
@@ -178,13 +203,17 @@ func transcript(t testing.TB, so SendOptions) []byte {
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- Send(context.Background(), a, so, nil) }()
-	err := Receive(context.Background(), b, ReceiveOptions{Stdout: &bytes.Buffer{}}, nil)
+	err := Receive(context.Background(), b, ro, nil)
 	if e := <-errc; err != nil || e != nil {
 		t.Fatalf("recording: %v %v", err, e)
 	}
 	a.Close()
 	return out
 }
+
+// fuzzPart is the part file of seed.txt that FuzzReceive's output folder
+// holds, so that the receiver asks about it and reads the sender's answers.
+var fuzzPart = []byte(strings.Repeat("seed data ", 10))
 
 // FuzzReceive drives a real receiver with arbitrary record sequences (type,
 // 16-bit length, payload). It must end with an error or success, never
@@ -196,9 +225,16 @@ func FuzzReceive(f *testing.F) {
 	f.Add(transcript(f, SendOptions{Paths: []string{src}, Compress: "on"}))
 	f.Add(transcript(f, SendOptions{Text: "hi", IsText: true}))
 	f.Add(transcript(f, SendOptions{Stdin: strings.NewReader("stream")}))
+	// A resumed transfer: questions, answers, keeps.
+	resumeOut := filepath.Join(dir, "resume")
+	os.MkdirAll(resumeOut, 0o755)
+	os.WriteFile(filepath.Join(resumeOut, "seed.txt"+partSuffix), fuzzPart, 0o600)
+	f.Add(transcriptTo(f, SendOptions{Paths: []string{src}, Compress: "off"}, ReceiveOptions{OutDir: resumeOut}))
 	f.Fuzz(func(t *testing.T, script []byte) {
 		base := t.TempDir()
 		out := filepath.Join(base, "out")
+		os.MkdirAll(out, 0o755)
+		os.WriteFile(filepath.Join(out, "seed.txt"+partSuffix), fuzzPart, 0o600)
 		a, b := chantest.Pair(1024)
 		defer a.Close()
 		errc := make(chan error, 1)

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -47,17 +48,61 @@ func (p fakePeer) readOffer() []entry {
 	return ents
 }
 
-func (p fakePeer) accept(claims ...resumeClaim) {
+// accept sends resume questions and the accept.
+func (p fakePeer) accept(asks ...resumeAsk) {
+	sendList(p, recResume, recAccept, asks, func(a resumeAsk) int { return a.Index }, appendResume)
+}
+
+// sendList sends items as one delta-coded record of type typ (if any),
+// then the record end that counts them.
+func sendList[T any](p fakePeer, typ, end byte, items []T, index func(T) int, enc func([]byte, int, T) []byte) {
 	var buf []byte
 	prev := -1
-	for _, c := range claims {
-		buf = appendResume(buf, prev, c)
-		prev = c.Index
+	for _, it := range items {
+		buf = enc(buf, prev, it)
+		prev = index(it)
 	}
 	if len(buf) > 0 {
-		p.send(recResume, buf)
+		p.send(typ, buf)
 	}
-	p.send(recAccept, accept{Claims: int64(len(claims))}.append(nil))
+	p.send(end, accept{Claims: int64(len(items))}.append(nil))
+}
+
+// readAnswers reads the sender's resume key and its answers to n
+// questions.
+func (p fakePeer) readAnswers(n int) (key [HashSize]byte, got []indexedHash) {
+	p.t.Helper()
+	prev := -1
+	for first := true; first || len(got) < n; first = false {
+		typ, b, err := p.read()
+		if err != nil || typ != recPrefix {
+			p.t.Fatalf("answers: record %d, %v", typ, err)
+		}
+		k, list, err := decodePrefix(b)
+		if err != nil || (!first && k != key) {
+			p.t.Fatalf("answers: key %x after %x, %v", k, key, err)
+		}
+		key = k
+		if prev, err = decodeIndexedHashes(list, prev, func(h indexedHash) error { got = append(got, h); return nil }); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return key, got
+}
+
+// keep sends keeps (with the proofs given) and the start.
+func (p fakePeer) keep(keeps ...indexedHash) {
+	sendList(p, recKeep, recStart, keeps, func(k indexedHash) int { return k.Index }, appendIndexedHash)
+}
+
+// prefixOf is the prefix hash of data under key.
+func prefixOf(t *testing.T, key [HashSize]byte, data []byte) prefixHash {
+	t.Helper()
+	ph, _, err := hashPrefix(t.Context(), &key, bytes.NewReader(data), int64(len(data)), nil, make([]byte, 4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ph
 }
 
 // sent is what a sender sent after the answer.
@@ -112,22 +157,50 @@ func TestHostileReceiver(t *testing.T) {
 	src := filepath.Join(dir, "f.bin")
 	writeFile(t, src, data, 0o644)
 	so := SendOptions{Paths: []string{src}, Compress: "off"}
-	prefixHash := blake3.Sum256(data[:100_000])
+	data2 := randBytes(9, 1000)
+	src2 := filepath.Join(dir, "g.bin")
+	writeFile(t, src2, data2, 0o644)
 
 	t.Run("resume beyond the file", func(t *testing.T) {
 		err := hostileRecv(t, so, func(p fakePeer) {
 			p.readOffer()
-			p.accept(resumeClaim{Index: 0, Have: 200_001})
+			p.accept(resumeAsk{Index: 0, Have: 200_001})
 		})
 		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "has only 200000") {
 			t.Fatalf("got %v", err)
 		}
 	})
-	t.Run("prefix hash does not match", func(t *testing.T) {
+	// The sender answers with the hash of its own prefix at the length
+	// asked, under its resume key; the receiver keeps it with the proof.
+	t.Run("prefix kept with its proof", func(t *testing.T) {
+		var s sent
+		var answer, want prefixHash
+		err := hostileRecv(t, so, func(p fakePeer) {
+			p.readOffer()
+			p.accept(resumeAsk{Index: 0, Have: 100_000})
+			key, ans := p.readAnswers(1)
+			answer.answer, want = ans[0].Hash, prefixOf(t, key, data[:100_000])
+			p.keep(indexedHash{Index: 0, Hash: want.proof})
+			s = p.readData()
+			p.send(recReceipt, s.end.append(nil))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if answer.answer != want.answer {
+			t.Error("the sender's answer is not the keyed hash of its prefix")
+		}
+		if len(s.starts) != 1 || s.starts[0].Offset != 100_000 || s.dataBytes != 100_000 {
+			t.Errorf("sender should send the rest only: starts %+v, %d bytes", s.starts, s.dataBytes)
+		}
+	})
+	t.Run("prefix not kept", func(t *testing.T) {
 		var s sent
 		err := hostileRecv(t, so, func(p fakePeer) {
 			p.readOffer()
-			p.accept(resumeClaim{Index: 0, Have: 100_000, Hash: blake3.Sum256([]byte("something else"))})
+			p.accept(resumeAsk{Index: 0, Have: 100_000})
+			p.readAnswers(1)
+			p.keep()
 			s = p.readData()
 			p.send(recReceipt, s.end.append(nil))
 		})
@@ -135,22 +208,54 @@ func TestHostileReceiver(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(s.starts) != 1 || s.starts[0].Offset != 0 || s.dataBytes != 200_000 {
-			t.Errorf("sender should restart the file: starts %+v, %d bytes", s.starts, s.dataBytes)
+			t.Errorf("sender should send the whole file: starts %+v, %d bytes", s.starts, s.dataBytes)
 		}
 	})
-	t.Run("prefix hash matches", func(t *testing.T) {
-		var s sent
+	// A receiver that does not hold the prefix cannot make the sender skip
+	// it: the answer it was given is no proof, nor is the plain hash the
+	// old protocol took, nor a proof under another transfer's key.
+	t.Run("keep without proof", func(t *testing.T) {
+		for name, forge := range map[string]func(key, answer [HashSize]byte) [HashSize]byte{
+			"the answer echoed": func(_, answer [HashSize]byte) [HashSize]byte { return answer },
+			"an unkeyed hash":   func(_, _ [HashSize]byte) [HashSize]byte { return blake3.Sum256(data[:100_000]) },
+			"another key's proof": func(key, _ [HashSize]byte) [HashSize]byte {
+				key[0] ^= 1
+				return prefixOf(t, key, data[:100_000]).proof
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				err := hostileRecv(t, so, func(p fakePeer) {
+					p.readOffer()
+					p.accept(resumeAsk{Index: 0, Have: 100_000})
+					key, ans := p.readAnswers(1)
+					p.keep(indexedHash{Index: 0, Hash: forge(key, ans[0].Hash)})
+				})
+				if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "without proving") {
+					t.Fatalf("got %v", err)
+				}
+			})
+		}
+	})
+	t.Run("keep not asked about", func(t *testing.T) {
+		err := hostileRecv(t, SendOptions{Paths: []string{src, src2}, Compress: "off"}, func(p fakePeer) {
+			p.readOffer()
+			p.accept(resumeAsk{Index: 0, Have: 10})
+			key, _ := p.readAnswers(1)
+			p.keep(indexedHash{Index: 1, Hash: prefixOf(t, key, data2[:10]).proof})
+		})
+		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "did not ask about") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("keeps miscounted", func(t *testing.T) {
 		err := hostileRecv(t, so, func(p fakePeer) {
 			p.readOffer()
-			p.accept(resumeClaim{Index: 0, Have: 100_000, Hash: prefixHash})
-			s = p.readData()
-			p.send(recReceipt, s.end.append(nil))
+			p.accept(resumeAsk{Index: 0, Have: 10})
+			p.readAnswers(1)
+			p.send(recStart, accept{Claims: 1}.append(nil))
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(s.starts) != 1 || s.starts[0].Offset != 100_000 || s.dataBytes != 100_000 {
-			t.Errorf("sender should send the rest only: starts %+v, %d bytes", s.starts, s.dataBytes)
+		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "kept files") {
+			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("receipt lies", func(t *testing.T) {
@@ -174,7 +279,7 @@ func TestHostileReceiver(t *testing.T) {
 	t.Run("claim on a folder", func(t *testing.T) {
 		err := hostileRecv(t, SendOptions{Paths: []string{dir}}, func(p fakePeer) {
 			p.readOffer()
-			p.accept(resumeClaim{Index: 0, Have: 1})
+			p.accept(resumeAsk{Index: 0, Have: 1})
 		})
 		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "not a file") {
 			t.Fatalf("got %v", err)

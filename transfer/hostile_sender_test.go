@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -56,10 +57,11 @@ func (p fakePeer) entries(ents ...entry) {
 	}
 }
 
-// awaitAccept reads the answer; it returns the claims, or fails the test.
-func (p fakePeer) awaitAccept() []resumeClaim {
+// awaitAccept reads the answer; it returns the resume questions, or fails
+// the test.
+func (p fakePeer) awaitAccept() []resumeAsk {
 	p.t.Helper()
-	var claims []resumeClaim
+	var claims []resumeAsk
 	prev := -1
 	for {
 		typ, b, err := p.read()
@@ -68,7 +70,7 @@ func (p fakePeer) awaitAccept() []resumeClaim {
 		}
 		switch typ {
 		case recResume:
-			prev, err = decodeResume(b, prev, func(c resumeClaim) error { claims = append(claims, c); return nil })
+			prev, err = decodeResume(b, prev, func(c resumeAsk) error { claims = append(claims, c); return nil })
 			if err != nil {
 				p.t.Fatal(err)
 			}
@@ -345,7 +347,28 @@ func TestHostileOfferLimits(t *testing.T) {
 		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
 			p.send(recOffer, offerHeader{Version: 99, Count: 1}.append(nil))
 		})
-		if !errors.Is(err, ErrUnsafeOffer) || !strings.Contains(err.Error(), "version 99") {
+		if !errors.Is(err, ErrUnsafeOffer) || !strings.Contains(err.Error(), "version 99") || !strings.Contains(err.Error(), "upgrade bob on this machine") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	// The header's layout is that of versions 1 and 2, so that an older
+	// receiver, which checks the version after decoding the whole header,
+	// says that the sender speaks another version rather than that the
+	// header is bad.
+	t.Run("header layout", func(t *testing.T) {
+		got := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 2, Total: 10}.append(nil)
+		if want := []byte{protocolVersion, offerFiles, 2, 10}; !bytes.Equal(got, want) {
+			t.Errorf("offer header %x, want %x", got, want)
+		}
+	})
+	// The version is checked first, so whatever a later version puts in
+	// the header, the person reads which side to upgrade, not "truncated".
+	t.Run("older version", func(t *testing.T) {
+		out, _ := sandbox(t)
+		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
+			p.send(recOffer, []byte{2, offerFiles, 1, 1})
+		})
+		if !errors.Is(err, ErrUnsafeOffer) || !strings.Contains(err.Error(), "upgrade bob on the sending machine") {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -432,7 +455,7 @@ func TestHostileData(t *testing.T) {
 		}, ErrProtocol, "offer order"},
 		{"resume offset not offered", 100_000, func(p fakePeer) {
 			p.send(recFileStart, fileStart{Index: 0, Offset: 10}.append(nil))
-		}, ErrProtocol, "did not offer"},
+		}, ErrProtocol, "did not keep"},
 		{"zero block too big", 100_000, func(p fakePeer) {
 			p.send(recFileStart, fileStart{Index: 0}.append(nil))
 			p.send(recData, binary.AppendUvarint([]byte{blockZero}, BlockSize+1))
@@ -494,5 +517,95 @@ func TestHostileTruncatedStream(t *testing.T) {
 	got := check()
 	if len(got) != 1 || got[0] != "f"+partSuffix {
 		t.Errorf("after a cut the folder holds %v, want only the part file", got)
+	}
+}
+
+// A sender answering resume questions wrongly is stopped; one that starts a
+// file elsewhere than where both sides agreed is too. The part file stays.
+func TestHostileResumeAnswers(t *testing.T) {
+	held := randBytes(44, 30_000)
+	key := [HashSize]byte{1, 2, 3}
+	right := func() indexedHash {
+		return indexedHash{Index: 0, Hash: prefixOf(t, key, held).answer}
+	}
+	cases := []struct {
+		name   string
+		script func(p fakePeer)
+		want   string
+	}{
+		{"data instead of answers", func(p fakePeer) {
+			p.send(recFileStart, fileStart{Index: 0}.append(nil))
+		}, "expected the answers"},
+		{"an answer not asked for", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key, indexedHash{Index: 1}))
+		}, "not asked"},
+		{"too many answers", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key, right(), indexedHash{Index: 1}))
+		}, "not asked"},
+		{"answers out of order", func(p fakePeer) {
+			p.send(recPrefix, append(key[:], 0))
+		}, "bad resume answer"},
+		{"no key", func(p fakePeer) {
+			p.send(recPrefix, key[:5])
+		}, "bad resume answer"},
+		{"the key changes", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key))
+			p.send(recPrefix, prefixRecord([HashSize]byte{9}, right()))
+		}, "changed its resume key"},
+		{"kept, then sent from the start", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key))
+			p.send(recPrefix, prefixRecord(key, right()))
+			p.awaitStart()
+			p.send(recFileStart, fileStart{Index: 0}.append(nil))
+		}, "agreed to keep"},
+		{"not kept, then resumed", func(p fakePeer) {
+			p.send(recPrefix, prefixRecord(key, indexedHash{Index: 0}))
+			p.awaitStart()
+			p.send(recFileStart, fileStart{Index: 0, Offset: 30_000}.append(nil))
+		}, "did not keep"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, check := sandbox(t)
+			writeFile(t, filepath.Join(out, "f"+partSuffix), held, 0o600)
+			err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
+				p.offer(offerFiles, fileE("f", 100_000))
+				if asks := p.awaitAccept(); len(asks) != 1 || asks[0] != (resumeAsk{Index: 0, Have: 30_000}) {
+					t.Errorf("questions %v, want one about the 30000 bytes held", asks)
+				}
+				c.script(p)
+			})
+			if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want a protocol error mentioning %q", err, c.want)
+			}
+			if got := check(); len(got) != 1 || got[0] != "f"+partSuffix {
+				t.Errorf("the folder holds %v, want only the part file", got)
+			}
+		})
+	}
+}
+
+// prefixRecord is a PREFIX record: key, then the answers.
+func prefixRecord(key [HashSize]byte, answers ...indexedHash) []byte {
+	b := key[:]
+	prev := -1
+	for _, a := range answers {
+		b = appendIndexedHash(b, prev, a)
+		prev = a.Index
+	}
+	return b
+}
+
+// awaitStart reads the receiver's keeps up to its start record.
+func (p fakePeer) awaitStart() {
+	p.t.Helper()
+	for {
+		typ, _, err := p.read()
+		if err != nil {
+			p.t.Fatalf("waiting for start: %v", err)
+		}
+		if typ == recStart {
+			return
+		}
 	}
 }

@@ -87,7 +87,14 @@ func (h offerHeader) append(b []byte) []byte {
 
 func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	d := dec{b: p}
-	h.Version = d.byte()
+	// The version comes first and is checked first: the rest of the header
+	// may differ between versions. (Its layout is the same in versions 1 to
+	// 3, so that older receivers reach their own version check too.)
+	if h.Version = d.byte(); d.err == nil {
+		if err := checkVersion(h.Version); err != nil {
+			return h, err
+		}
+	}
 	h.Kind = d.byte()
 	h.Count = d.size()
 	h.Total = d.size()
@@ -101,8 +108,6 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		return h, fmt.Errorf("bad offer header: %w", err)
 	}
 	switch {
-	case h.Version != protocolVersion:
-		return h, fmt.Errorf("the sender speaks protocol version %d; this bob speaks %d", h.Version, protocolVersion)
 	case h.Kind > offerStream:
 		return h, fmt.Errorf("unknown offer kind %d", h.Kind)
 	case h.Count > MaxEntries:
@@ -119,6 +124,18 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		return h, errors.New("the offer shows a text that is not the text it offers")
 	}
 	return h, nil
+}
+
+// checkVersion refuses an offer of another protocol version, saying which
+// side has to upgrade.
+func checkVersion(v byte) error {
+	switch {
+	case v < protocolVersion:
+		return fmt.Errorf("the sender's bob is older (transfer protocol version %d, this bob speaks %d): upgrade bob on the sending machine", v, protocolVersion)
+	case v > protocolVersion:
+		return fmt.Errorf("the sender's bob is newer (transfer protocol version %d, this bob speaks %d): upgrade bob on this machine", v, protocolVersion)
+	}
+	return nil
 }
 
 func (e entry) append(b []byte) []byte {

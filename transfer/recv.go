@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (r *receiver) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.answer(); err != nil {
+	if err := r.answer(ctx); err != nil {
 		return err
 	}
 	dec, err := newDecoder()
@@ -215,81 +216,139 @@ func (r *receiver) ask(ctx context.Context, ev OfferReceived, question func(cont
 	if question == nil {
 		return true, nil
 	}
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var early inbound
-	var got bool
-	watchDone := make(chan struct{})
-	stopWatch := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		select {
-		case early = <-r.c.in:
-			got = true
-			cancel()
-		case <-stopWatch:
-		}
-	}()
-	ok, err := question(actx, ev)
-	close(stopWatch)
-	<-watchDone
-	if got {
-		m, perr := r.c.accept(early)
-		if perr != nil {
-			return false, perr
-		}
-		r.c.release(m)
-		return false, protocolError("the sender sent record %d before the answer", m.typ)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		return false, err
-	}
-	return ok, nil
+	var ok bool
+	err := r.c.quiet(ctx, "the answer", func(actx context.Context) (err error) {
+		ok, err = question(actx, ev)
+		return err
+	})
+	return ok && err == nil, err
 }
 
-// answer prepares the output folder and sends resume claims and accept.
-func (r *receiver) answer() error {
-	var claims []resumeClaim
+// answer prepares the output folder, asks the sender about what is here
+// from an earlier run, accepts, and settles the questions.
+func (r *receiver) answer(ctx context.Context) error {
+	var asks []resumeAsk
 	if r.disk != nil {
 		if err := r.disk.makeDirs(); err != nil {
 			return err
 		}
-		var err error
-		if claims, err = r.disk.claims(); err != nil {
+		asks = r.disk.asks()
+	}
+	w := newListWriter(r.c, recResume, nil)
+	for _, a := range asks {
+		if err := w.add(a.Index, maxAskBytes, func(b []byte, prev int) []byte { return appendResume(b, prev, a) }); err != nil {
 			return err
 		}
 	}
-	buf := make([]byte, 0, MaxRecordPayload)
-	prev := -1
-	for _, c := range claims {
-		if len(buf)+2*binary.MaxVarintLen64+HashSize > MaxRecordPayload {
-			if err := r.c.write(recResume, buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-		buf = appendResume(buf, prev, c)
-		prev = c.Index
-	}
-	if len(buf) > 0 {
-		if err := r.c.write(recResume, buf); err != nil {
-			return err
-		}
-	}
-	var have int64
-	for _, c := range claims {
-		have += c.Have
-	}
-	if err := r.c.write(recAccept, accept{Claims: int64(len(claims))}.append(nil)); err != nil {
+	if err := w.flush(); err != nil {
 		return err
 	}
+	if err := r.c.write(recAccept, accept{Claims: int64(len(asks))}.append(nil)); err != nil {
+		return err
+	}
+	if len(asks) > 0 {
+		if err := r.settle(ctx, asks); err != nil {
+			return err
+		}
+	}
+	have := r.resumedBytes()
 	r.start = time.Now() // the transfer's clock: the user's answer is not part of it
 	r.em.emit(Accepted{ResumeBytes: have})
 	if have > 0 {
 		r.progress(nil, true) // resumed bytes count from the start
+	}
+	return nil
+}
+
+// settle compares, here, each prefix asked about with the sender's answer,
+// keeps those that match (sending the proof that it holds them) and says
+// what became of each file. Hashing runs while the sender hashes its own.
+func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
+	ar := &answerReader{asks: asks, prev: -1}
+	if err := r.readPrefix(ctx, ar); err != nil { // the key, maybe answers
+		return err
+	}
+	local, err := r.disk.localHashes(ctx, &ar.key, asks)
+	if err != nil {
+		return err
+	}
+	for len(ar.answers) < len(asks) {
+		if err := r.readPrefix(ctx, ar); err != nil {
+			return err
+		}
+	}
+	answers := ar.answers
+	var evs []ResumeChecked
+	w := newListWriter(r.c, recKeep, nil)
+	for i, a := range asks {
+		e := &r.offer.Entries[a.Index]
+		complete := r.disk.state[a.Index].candidate
+		match := local[i] != nil && subtle.ConstantTimeCompare(local[i].answer[:], answers[i][:]) == 1
+		if !match && complete && !r.opts.Overwrite {
+			return differentContent(e)
+		}
+		evs = append(evs, ResumeChecked{Path: e.Path, Size: e.Size, Held: a.Have, Complete: complete, Matched: match})
+		if !match {
+			continue
+		}
+		r.disk.keep(a.Index, a.Have)
+		proof := indexedHash{Index: a.Index, Hash: local[i].proof}
+		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, proof) }); err != nil {
+			return err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := r.c.write(recStart, accept{Claims: w.n}.append(nil)); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		r.em.emit(ev)
+	}
+	return nil
+}
+
+// answerReader collects the sender's answers: one per question, in order,
+// all under the key of the first PREFIX record.
+type answerReader struct {
+	asks    []resumeAsk
+	answers [][HashSize]byte
+	key     [HashSize]byte
+	records int
+	prev    int
+}
+
+// readPrefix reads one PREFIX record.
+func (r *receiver) readPrefix(ctx context.Context, ar *answerReader) error {
+	m, err := r.c.next(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.c.release(m)
+	if m.typ != recPrefix {
+		return protocolError("expected the answers to resume questions, got record %d", m.typ)
+	}
+	key, list, err := decodePrefix(m.p)
+	switch {
+	case err != nil:
+	case ar.records == 0:
+		ar.key = key
+	case key != ar.key:
+		err = errors.New("the sender changed its resume key")
+	}
+	if err == nil {
+		ar.prev, err = decodeIndexedHashes(list, ar.prev, func(h indexedHash) error {
+			if n := len(ar.answers); n == len(ar.asks) || ar.asks[n].Index != h.Index {
+				return errors.New("the sender answered a resume question that was not asked")
+			}
+			ar.answers = append(ar.answers, h.Hash)
+			return nil
+		})
+	}
+	ar.records++
+	if err != nil {
+		return protocolError("bad resume answer: %v", err)
 	}
 	return nil
 }

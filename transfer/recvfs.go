@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/internal/units"
-	"github.com/zeebo/blake3"
 )
 
 // Commits are batched so that many small files cost one sync, not one each.
@@ -47,10 +47,10 @@ type disk struct {
 	skippedBytes int64 // and their offered bytes
 
 	state     []pathState
-	claimed   map[int]resumeClaim
-	held      map[int][SumSize]byte // checksums of complete files claimed
-	resumable int64                 // bytes expected to be reused, before hashing
-	resumed   int64                 // bytes claimed, less claims the sender turned down
+	kept      map[int]int64         // files whose prefix matched the sender's: the bytes kept
+	held      map[int][SumSize]byte // checksums of complete files asked about
+	resumable int64                 // bytes from an earlier run, before they are compared
+	resumed   int64                 // bytes kept: they are not sent again
 
 	batch      []pendingCommit
 	batchBytes int64
@@ -98,7 +98,7 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 		removeEmpty(created)
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, claimed: make(map[int]resumeClaim), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, kept: make(map[int]int64), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
 	if d.freeSpace == nil {
 		d.freeSpace = freeSpace
 	}
@@ -449,65 +449,74 @@ func dirMode(m fs.FileMode) fs.FileMode {
 // readable and writable by its owner.
 func fileMode(m fs.FileMode) fs.FileMode { return m&0o755 | 0o600 }
 
-// claims hashes what is already here: part files and complete files from
-// an earlier run.
-func (d *disk) claims() ([]resumeClaim, error) {
-	var out []resumeClaim
-	buf := make([]byte, 256<<10)
+// asks lists what is already here from an earlier run, complete files and
+// part files, as resume questions: which file and how many bytes. Nothing
+// computed from those bytes goes with them.
+func (d *disk) asks() []resumeAsk {
+	var out []resumeAsk
 	for i := range d.o.Entries {
-		e := &d.o.Entries[i]
-		st := &d.state[i]
-		name := ""
-		var have int64
-		var want fs.FileInfo
-		switch {
+		switch st := &d.state[i]; {
 		case st.candidate:
-			name, have, want = e.Path, e.Size, st.info
+			out = append(out, resumeAsk{Index: i, Have: d.o.Entries[i].Size})
 		case st.part > 0:
-			name, have, want = e.Path+partSuffix, st.part, st.partInfo
-		default:
-			continue
+			out = append(out, resumeAsk{Index: i, Have: st.part})
 		}
-		h := blake3.New()
-		var w io.Writer = h
-		var fs fileSum
+	}
+	return out
+}
+
+// localHashes hashes the prefix of each question's file under key, as the
+// sender hashes its own: the answers are compared with these here, on the
+// receiver's machine. A file now shorter than asked gets nil: it matches
+// nothing. Complete files also get their whole-file checksum (held), which
+// FILE_END is checked against if they are kept.
+func (d *disk) localHashes(ctx context.Context, key *[HashSize]byte, asks []resumeAsk) ([]*prefixHash, error) {
+	out := make([]*prefixHash, len(asks))
+	buf := make([]byte, 256<<10)
+	for i, a := range asks {
+		e := &d.o.Entries[a.Index]
+		st := &d.state[a.Index]
+		name, want := e.Path+partSuffix, st.partInfo
+		var sum fileSum
+		var extra io.Writer
 		if st.candidate {
-			// A complete file is not sent again; FILE_END's checksum is
-			// checked against this one.
-			fs = newFileSum()
-			w = io.MultiWriter(h, fs)
+			name, want = e.Path, st.info
+			sum = newFileSum()
+			extra = sum
 		}
-		n, err := d.hashPrefix(name, want, have, w, buf)
+		f, err := d.openPlanned(name, os.O_RDONLY, want)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
 		}
-		if n != have {
-			st.candidate, st.part = false, -1
+		ph, n, err := hashPrefix(ctx, key, f, a.Have, extra, buf)
+		f.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+		}
+		if n != a.Have {
 			continue
 		}
-		c := resumeClaim{Index: i, Have: have}
-		h.Sum(c.Hash[:0])
-		d.claimed[i] = c
-		d.resumed += have // until the sender turns the claim down (open)
+		out[i] = &ph
 		if st.candidate {
-			d.held[i] = fs.sum()
+			d.held[a.Index] = sum.sum()
 		}
-		out = append(out, c)
 	}
 	return out, nil
 }
 
-func (d *disk) hashPrefix(name string, want fs.FileInfo, n int64, h io.Writer, buf []byte) (int64, error) {
-	f, err := d.openPlanned(name, os.O_RDONLY, want)
-	if err != nil {
-		return 0, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
-	}
-	defer f.Close()
-	got, err := io.CopyBuffer(h, io.LimitReader(f, n), buf)
-	if err != nil {
-		return got, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
-	}
-	return got, nil
+// keep records that file idx's first n bytes matched the sender's.
+func (d *disk) keep(idx int, n int64) {
+	d.kept[idx] = n
+	d.resumed += n
+}
+
+// differentContent is the refusal to replace a complete file of the offered
+// name, size and time whose bytes are not the sender's.
+func differentContent(e *entry) error {
+	return fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
 }
 
 // open prepares file idx for data from offset on. It returns the sink, or
@@ -515,12 +524,14 @@ func (d *disk) hashPrefix(name string, want fs.FileInfo, n int64, h io.Writer, b
 func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err error) {
 	e := &d.o.Entries[idx]
 	st := &d.state[idx]
-	claim, claimed := d.claimed[idx]
+	have, kept := d.kept[idx]
 	part := e.Path + partSuffix
 	switch {
-	case claimed && offset == claim.Have && st.candidate:
+	case kept && offset != have:
+		return nil, false, protocolError("%q starts at byte %d, not at the %d bytes both sides agreed to keep", safeterm.Escape(e.Path), offset, have)
+	case kept && st.candidate:
 		return nil, true, nil
-	case claimed && offset == claim.Have:
+	case kept:
 		f, err := d.openPlanned(part, os.O_RDWR, st.partInfo)
 		if err != nil {
 			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), err)
@@ -540,14 +551,11 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 		d.opened[idx] = true
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
-		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not offer", safeterm.Escape(e.Path), offset)
+		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not keep", safeterm.Escape(e.Path), offset)
 	case st.candidate && !d.overwrite:
-		return nil, false, fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+		return nil, false, differentContent(e)
 	case st.skip:
 		return discardSink{}, false, nil
-	}
-	if claimed {
-		d.resumed -= claim.Have // the sender's copy differs: all of it comes again
 	}
 	f, err := d.createPart(part)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,38 @@ func held(t *testing.T, out string, files map[string]int64) int64 {
 		}
 	}
 	return n
+}
+
+// heldFile is what the output folder held of one offered file.
+type heldFile struct {
+	path       string
+	size, have int64
+	complete   bool
+}
+
+// snapshotHeld lists, in offer order (sorted paths), what out holds of files.
+func snapshotHeld(t *testing.T, out string, files map[string]int64) []heldFile {
+	t.Helper()
+	var hs []heldFile
+	for _, name := range sortedKeys(files) {
+		size := files[name]
+		if info, err := os.Stat(filepath.Join(out, name)); err == nil && info.Size() == size {
+			hs = append(hs, heldFile{name, size, size, true})
+		} else if info, err := os.Stat(filepath.Join(out, name+partSuffix)); err == nil && info.Size() > 0 && info.Size() <= size {
+			hs = append(hs, heldFile{name, size, info.Size(), false})
+		}
+	}
+	return hs
+}
+
+// heldOutcomes is what the receiver should say of each held file: all of
+// them match, the sender's files being unchanged.
+func heldOutcomes(hs []heldFile) []ResumeChecked {
+	var out []ResumeChecked
+	for _, h := range hs {
+		out = append(out, ResumeChecked{Path: h.path, Size: h.size, Held: h.have, Complete: h.complete, Matched: true})
+	}
+	return out
 }
 
 func TestResumeAfterInterruption(t *testing.T) {
@@ -82,6 +115,7 @@ func TestResumeAfterInterruption(t *testing.T) {
 				}
 			}
 			have := held(t, out, files)
+			out1 := snapshotHeld(t, out, files)
 
 			r = transfer(t, so, ReceiveOptions{OutDir: out})
 			mustOK(t, r)
@@ -98,6 +132,7 @@ func TestResumeAfterInterruption(t *testing.T) {
 			}
 			checkResumedProgress(t, "sender", r.sendEv.list(), []int64{have})
 			checkResumedProgress(t, "receiver", r.recvEv.list(), []int64{have})
+			checkResumeEvents(t, r.recvEv.list(), heldOutcomes(out1))
 			t.Logf("held %d of %d bytes after the cut; %d crossed on resume", have, total, crossed)
 		})
 	}
@@ -133,9 +168,9 @@ func TestResumeLargeFileAfterInterruption(t *testing.T) {
 	t.Logf("held %d of %d bytes after the cut", have, size)
 }
 
-// When the sender's file changed since the part file was written, the
-// sender turns the claim down and sends the whole file: the result is the
-// new file, and progress takes the claim back out of what was resumed.
+// When the sender's file changed since the part file was written, its
+// answer does not match: the receiver keeps nothing, says the part file was
+// replaced, and the whole file is sent.
 func TestResumeClaimTurnedDown(t *testing.T) {
 	src := t.TempDir()
 	const size = 1_000_000
@@ -182,10 +217,31 @@ func TestResumeClaimTurnedDown(t *testing.T) {
 				}
 			}
 		}
-		if accepted == nil || accepted.ResumeBytes != have {
-			t.Errorf("%s: accepted %+v, want a claim of %d bytes", side.name, accepted, have)
+		if accepted == nil || accepted.ResumeBytes != 0 {
+			t.Errorf("%s: accepted %+v, want nothing kept", side.name, accepted)
 		}
-		checkResumedProgress(t, side.name, side.evs, []int64{have, 0})
+		checkResumedProgress(t, side.name, side.evs, []int64{0})
+	}
+	checkResumeEvents(t, r.recvEv.list(), []ResumeChecked{{Path: "f.bin", Size: size, Held: have}})
+}
+
+// checkResumeEvents checks the receiver's ResumeChecked events, and that
+// they come before Accepted.
+func checkResumeEvents(t *testing.T, evs []Event, want []ResumeChecked) {
+	t.Helper()
+	var got []ResumeChecked
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case ResumeChecked:
+			got = append(got, e)
+		case Accepted:
+			if len(got) != len(want) {
+				t.Errorf("Accepted after %d resume outcomes, want %d", len(got), len(want))
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("resume outcomes:\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -247,6 +303,9 @@ func TestCompleteFileClaimTurnedDown(t *testing.T) {
 	if !errors.Is(r.recvErr, ErrExists) || !strings.Contains(r.recvErr.Error(), "different content") {
 		t.Fatalf("receiver: %v, want ErrExists for different content", r.recvErr)
 	}
+	if n := r.sender.Stats.Records(recFileStart); n != 0 {
+		t.Errorf("the sender started %d files: the receiver should stop as soon as it compared", n)
+	}
 	if r.sendErr == nil {
 		t.Error("the sender succeeded")
 	}
@@ -262,11 +321,12 @@ func TestCompleteFileClaimTurnedDown(t *testing.T) {
 		name string
 		evs  []Event
 	}{{"sender", r.sendEv.list()}, {"receiver", r.recvEv.list()}} {
-		checkResumedProgress(t, side.name, side.evs, []int64{size, 0})
+		checkResumedProgress(t, side.name, side.evs, []int64{0})
 		for _, ev := range side.evs {
 			if d, ok := ev.(Done); ok && d.Resumed != 0 {
 				t.Errorf("%s: Done.Resumed = %d, want 0", side.name, d.Resumed)
 			}
 		}
 	}
+	checkResumeEvents(t, r.recvEv.list(), []ResumeChecked{{Path: "f.bin", Size: size, Held: size, Complete: true}})
 }

@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -355,11 +357,10 @@ type sender struct {
 	em    *emitter
 	start time.Time
 
-	claims map[int]resumeClaim
-	// resumed is what the receiver claims to have, less the claims found
-	// false as the pipeline reaches their files: counting claims from the
-	// start keeps progress from sitting at 0% while a large prefix is
-	// checked.
+	// keep maps a file to the bytes the receiver proved it holds: the
+	// offset its data starts at (the whole file: none is sent).
+	keep map[int]int64
+	// resumed is the sum of keep, read by progress.
 	resumed int64
 }
 
@@ -372,8 +373,8 @@ func (s *sender) run(ctx context.Context) error {
 		return err
 	}
 	var offered int64
-	for _, c := range s.claims {
-		offered += c.Have
+	for _, n := range s.keep {
+		offered += n
 	}
 	s.start = time.Now() // the transfer's clock: the wait for an answer is not part of it
 	atomic.StoreInt64(&s.resumed, offered)
@@ -381,51 +382,122 @@ func (s *sender) run(ctx context.Context) error {
 	return s.stream(ctx)
 }
 
-// awaitAnswer reads the receiver's resume claims and its accept (or stop).
+// awaitAnswer reads the receiver's resume questions and its accept (or
+// stop), then settles the questions.
 func (s *sender) awaitAnswer(ctx context.Context) error {
-	s.claims = make(map[int]resumeClaim)
+	var asks []resumeAsk
 	prev := -1
-	for {
-		m, err := s.c.next(ctx)
-		if err != nil {
-			return err
-		}
-		switch m.typ {
-		case recResume:
-			prev, err = decodeResume(m.p, prev, s.checkClaim)
-		case recAccept:
-			var a accept
-			a, err = decodeAccept(m.p)
-			if err == nil && a.Claims != int64(len(s.claims)) {
-				err = protocolError("the receiver announced %d resume claims but sent %d", a.Claims, len(s.claims))
+	err := s.c.readList(ctx, recResume, recAccept, "resume questions", func(p []byte) (err error) {
+		prev, err = decodeResume(p, prev, func(a resumeAsk) error {
+			if err := s.checkAsk(a); err != nil {
+				return err
 			}
-			if err == nil {
-				s.c.release(m)
-				return nil
-			}
-		default:
-			err = protocolError("unexpected record %d while waiting for the answer", m.typ)
-		}
-		s.c.release(m)
-		if err != nil {
-			return err
-		}
+			asks = append(asks, a)
+			return nil
+		})
+		return err
+	}, func() int { return len(asks) })
+	if err != nil {
+		return err
 	}
+	return s.settle(ctx, asks)
 }
 
-func (s *sender) checkClaim(c resumeClaim) error {
-	if c.Index >= len(s.out.entries) {
-		return protocolError("the receiver claims a file that is not in the offer")
+func (s *sender) checkAsk(a resumeAsk) error {
+	if a.Index >= len(s.out.entries) {
+		return protocolError("the receiver asks about a file that is not in the offer")
 	}
-	e := &s.out.entries[c.Index]
+	e := &s.out.entries[a.Index]
 	if e.Kind != kindFile {
-		return protocolError("the receiver claims to hold part of %q, which is not a file", safeterm.Escape(e.Path))
+		return protocolError("the receiver asks to resume %q, which is not a file", safeterm.Escape(e.Path))
 	}
-	if c.Have > e.Size {
-		return protocolError("the receiver claims %d bytes of %q, which has only %d", c.Have, safeterm.Escape(e.Path), e.Size)
-	}
-	if c.Have > 0 {
-		s.claims[c.Index] = c
+	if a.Have > e.Size {
+		return protocolError("the receiver holds %d bytes of %q, which has only %d", a.Have, safeterm.Escape(e.Path), e.Size)
 	}
 	return nil
+}
+
+// settle answers the resume questions with the hashes of the sender's own
+// prefixes and reads which ones the receiver keeps. A keep counts only with
+// its proof: a receiver cannot make the sender skip bytes it does not hold.
+func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
+	s.keep = make(map[int]int64)
+	if len(asks) == 0 {
+		return nil
+	}
+	// The receiver waits for every answer: a record from it while the
+	// sender hashes is a stop (or a breach), and ends the hashing.
+	var proofs []*[HashSize]byte
+	var w *listWriter
+	err := s.c.quiet(ctx, "the answers to its questions", func(ctx context.Context) (err error) {
+		proofs, w, err = s.answerAsks(ctx, asks)
+		return err
+	})
+	if err == nil {
+		err = w.flush() // the last answers: the receiver may answer at once
+	}
+	if err != nil {
+		return err
+	}
+	j, prev := 0, -1
+	return s.c.readList(ctx, recKeep, recStart, "kept files", func(p []byte) (err error) {
+		prev, err = decodeIndexedHashes(p, prev, func(k indexedHash) error {
+			for j < len(asks) && asks[j].Index < k.Index {
+				j++
+			}
+			if j == len(asks) || asks[j].Index != k.Index {
+				return protocolError("the receiver keeps a file it did not ask about")
+			}
+			if p := proofs[j]; p == nil || subtle.ConstantTimeCompare(p[:], k.Hash[:]) != 1 {
+				return protocolError("the receiver asked to keep %d bytes of %q without proving it holds them",
+					asks[j].Have, safeterm.Escape(s.out.entries[k.Index].Path))
+			}
+			s.keep[k.Index] = asks[j].Have
+			return nil
+		})
+		return err
+	}, func() int { return len(s.keep) })
+}
+
+// answerAsks hashes the sender's prefix at each length asked about and
+// sends the answers, under a new random key, but for the last record,
+// left in the writer it returns. It returns the proof expected for each
+// question (nil where the file is now shorter than asked: nothing can
+// prove it).
+func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize]byte, *listWriter, error) {
+	var key [HashSize]byte
+	rand.Read(key[:]) // never fails (crypto/rand)
+	// The key goes first, alone: the receiver hashes its own files while
+	// the sender hashes.
+	w := newListWriter(s.c, recPrefix, key[:])
+	if err := w.send(); err != nil {
+		return nil, nil, err
+	}
+	roots := &sourceRoots{dirs: s.out.dirs}
+	defer roots.close()
+	proofs := make([]*[HashSize]byte, len(asks))
+	buf := make([]byte, 256<<10)
+	for i, a := range asks {
+		e := &s.out.entries[a.Index]
+		f, err := roots.open(s.out.srcs[a.Index])
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+		}
+		ph, n, err := hashPrefix(ctx, &key, sourceReader(f), a.Have, nil, buf)
+		f.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+		}
+		if n == a.Have {
+			proofs[i] = &ph.proof
+		}
+		answer := indexedHash{Index: a.Index, Hash: ph.answer}
+		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, answer) }); err != nil {
+			return nil, nil, err
+		}
+	}
+	return proofs, w, nil
 }

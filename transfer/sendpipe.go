@@ -331,20 +331,18 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		r = sourceReader(f)
 	}
 	h := newFileSum()
-	var offset int64
-	if claim, ok := p.s.claims[idx]; ok {
-		same, err := p.checkPrefix(f, h, claim)
+	// A resumed prefix is not sent, but it is read into the checksum:
+	// FILE_END covers the whole file.
+	offset := p.s.keep[idx]
+	if offset > 0 {
+		buf := p.bufs.get()
+		n, err := io.CopyBuffer(h, io.LimitReader(r, offset), (*buf)[:BlockSize])
+		p.bufs.put(buf)
+		if err == nil && n != offset {
+			err = fmt.Errorf("it changed while being sent: it is shorter than the %d bytes announced", e.Size)
+		}
 		if err != nil {
 			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
-		}
-		if same {
-			offset = claim.Have
-		} else {
-			atomic.AddInt64(&p.s.resumed, -claim.Have)
-			h.Reset()
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
-			}
 		}
 	}
 	compress := p.mode == CompressOn || (p.mode == CompressAuto && !skipByExtension(e.Path))
@@ -449,24 +447,6 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 	}
 	end := fileEnd{Index: idx, Size: size, Sum: h.sum()}
 	return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
-}
-
-// checkPrefix reads the first claim.Have bytes of f into the file checksum
-// and reports whether their BLAKE3 hash matches the receiver's claim.
-func (p *pipeline) checkPrefix(f *os.File, fs fileSum, claim resumeClaim) (bool, error) {
-	buf := p.bufs.get()
-	defer p.bufs.put(buf)
-	h := blake3.New()
-	n, err := io.CopyBuffer(io.MultiWriter(h, fs), io.LimitReader(f, claim.Have), (*buf)[:BlockSize])
-	if err != nil {
-		return false, err
-	}
-	if n != claim.Have {
-		return false, nil
-	}
-	var sum [HashSize]byte
-	h.Sum(sum[:0])
-	return sum == claim.Hash, nil
 }
 
 // compress fills queued items with their compressed form.

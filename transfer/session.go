@@ -216,6 +216,75 @@ func (c *conn) next(ctx context.Context) (inbound, error) {
 	}
 }
 
+// readList reads records of type typ, each passed to decode, up to one of
+// type end, which counts what came before it: count() must equal that. Any
+// other record is a protocol error; what names the items in errors.
+func (c *conn) readList(ctx context.Context, typ, end byte, what string, decode func(p []byte) error, count func() int) error {
+	for {
+		m, err := c.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch m.typ {
+		case typ:
+			if err = decode(m.p); err != nil && !errors.Is(err, ErrProtocol) {
+				err = protocolError("bad %s: %v", what, err)
+			}
+		case end:
+			var a accept
+			if a, err = decodeAccept(m.p); err == nil && a.Claims != int64(count()) {
+				err = protocolError("the %s announced %d %s but sent %d", c.peer, a.Claims, what, count())
+			}
+			if err == nil {
+				c.release(m)
+				return nil
+			}
+		default:
+			err = protocolError("unexpected record %d while waiting for the %s", m.typ, what)
+		}
+		c.release(m)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// quiet runs f while the peer is to send nothing (the person deciding, the
+// sender hashing): a record from the peer meanwhile, its stop or the link
+// failing, cancels f's context and becomes the error, so that f does not run
+// on for nothing. before names what the peer should have waited for.
+func (c *conn) quiet(ctx context.Context, before string, f func(context.Context) error) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var early inbound
+	var got bool
+	watchDone, stopWatch := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case early = <-c.in:
+			got = true
+			cancel()
+		case <-stopWatch:
+		}
+	}()
+	err := f(fctx)
+	close(stopWatch)
+	<-watchDone
+	if got {
+		m, perr := c.accept(early)
+		if perr != nil {
+			return perr
+		}
+		c.release(m)
+		return protocolError("the %s sent record %d before %s", c.peer, m.typ, before)
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 // accept turns a read error or a stop record into an error.
 func (c *conn) accept(m inbound) (inbound, error) {
 	if m.err != nil {

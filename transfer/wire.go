@@ -26,8 +26,8 @@ const MaxRecordPayload = 65518
 const (
 	recOffer     byte = 1  // sender: offer header
 	recEntries   byte = 2  // sender: a batch of offer entries
-	recResume    byte = 3  // receiver: a batch of resume claims
-	recAccept    byte = 4  // receiver: accepted; count of resume claims
+	recResume    byte = 3  // receiver: a batch of resume questions (index, bytes held)
+	recAccept    byte = 4  // receiver: accepted; count of resume questions
 	recFileStart byte = 5  // sender: index, offset, compression
 	recData      byte = 6  // sender: one block of the current file
 	recFileEnd   byte = 7  // sender: index, size, whole-file checksum
@@ -35,6 +35,9 @@ const (
 	recAck       byte = 9  // receiver: files up to this index are in place
 	recReceipt   byte = 10 // receiver: totals and digest of what it verified
 	recStop      byte = 11 // either: cancel, decline or error, with a reason
+	recPrefix    byte = 12 // sender: resume key, then answers to resume questions (index, prefix hash)
+	recKeep      byte = 13 // receiver: prefixes that matched, with proofs (index, hash)
+	recStart     byte = 14 // receiver: count of keeps; data may flow
 )
 
 // Data block encodings (first byte of a recData payload).
@@ -47,11 +50,14 @@ const (
 // BlockSize is the most file bytes one data record stands for.
 const BlockSize = MaxRecordPayload - 1
 
-// HashSize is the size of the BLAKE3 hashes in resume claims and summaries.
+// HashSize is the size of the BLAKE3 hashes in resume answers and proofs,
+// the resume key and summaries.
 const HashSize = 32
 
-// protocolVersion 2: FILE_END carries an XXH3-128 checksum (1: BLAKE3).
-const protocolVersion = 2
+// protocolVersion 3: the sender answers resume questions with its own
+// prefix hashes and the receiver compares them (2: the receiver sent the
+// hash of its files; 1: FILE_END carried BLAKE3, not XXH3-128).
+const protocolVersion = 3
 
 var errShort = errors.New("record truncated")
 
@@ -235,46 +241,135 @@ func decodeSummary(p []byte) (m summary, err error) {
 	return m, d.done()
 }
 
-// resumeClaim: the receiver holds the first Have bytes of file Index
-// (as NAME.bob-part, or the whole file already in place) and their hash.
-type resumeClaim struct {
+// resumeAsk is a resume question: the receiver holds the first Have bytes
+// of file Index (as NAME.bob-part, or the whole file already in place). It
+// carries nothing computed from those bytes (issue 18, item 6).
+type resumeAsk struct {
 	Index int
 	Have  int64
-	Hash  [HashSize]byte
 }
 
-// appendResume encodes claims with delta-coded indexes (strictly ascending).
-func appendResume(b []byte, prev int, c resumeClaim) []byte {
+// appendResume encodes questions with delta-coded indexes (strictly ascending).
+func appendResume(b []byte, prev int, c resumeAsk) []byte {
 	b = binary.AppendUvarint(b, uint64(c.Index-prev))
-	b = binary.AppendUvarint(b, uint64(c.Have))
-	return append(b, c.Hash[:]...)
+	return binary.AppendUvarint(b, uint64(c.Have))
 }
 
-// decodeResume decodes a batch of claims; prev is the index of the last
-// claim before this batch (-1 at first). Indexes must ascend strictly.
-func decodeResume(p []byte, prev int, f func(resumeClaim) error) (int, error) {
+// decodeResume decodes a batch of questions; prev is the index of the last
+// question before this batch (-1 at first). Indexes must ascend strictly.
+func decodeResume(p []byte, prev int, f func(resumeAsk) error) (int, error) {
+	return decodeList(p, prev, func(d *dec, i int) resumeAsk { return resumeAsk{Index: i, Have: d.size()} }, f)
+}
+
+// decodeList decodes a record of delta-coded items (RESUME, PREFIX, KEEP):
+// each an index delta, then the fields read reads. Indexes must ascend
+// strictly from prev and stay within MaxEntries; it returns the last index.
+func decodeList[T any](p []byte, prev int, read func(d *dec, index int) T, f func(T) error) (int, error) {
 	d := dec{b: p}
 	for len(d.b) > 0 && d.err == nil {
 		delta := d.uvarint()
-		have := d.size()
-		h := d.hash()
 		if d.err != nil {
 			break
 		}
 		if delta == 0 || delta > MaxEntries || int64(prev)+int64(delta) > MaxEntries {
-			return prev, errors.New("resume claims out of order")
+			return prev, errors.New("resume records out of order")
+		}
+		v := read(&d, prev+int(delta))
+		if d.err != nil {
+			break
 		}
 		prev += int(delta)
-		if err := f(resumeClaim{Index: prev, Have: have, Hash: h}); err != nil {
+		if err := f(v); err != nil {
 			return prev, err
 		}
 	}
 	return prev, d.done()
 }
 
-// accept ends the receiver's answer.
+// listWriter packs delta-coded items into records of one type, each
+// record starting with head.
+type listWriter struct {
+	c       *conn
+	typ     byte
+	head    []byte
+	buf     []byte
+	prev    int
+	n       int64 // items written
+	pending bool  // buf holds items not sent yet
+}
+
+func newListWriter(c *conn, typ byte, head []byte) *listWriter {
+	return &listWriter{c: c, typ: typ, head: head, buf: append(make([]byte, 0, MaxRecordPayload), head...), prev: -1}
+}
+
+// add appends the item of index, encoded by enc in at most maxItem bytes,
+// sending the record first if it would not fit.
+func (w *listWriter) add(index, maxItem int, enc func(b []byte, prev int) []byte) error {
+	if len(w.buf)+maxItem > MaxRecordPayload {
+		if err := w.send(); err != nil {
+			return err
+		}
+	}
+	w.buf = enc(w.buf, w.prev)
+	w.prev = index
+	w.n++
+	w.pending = true
+	return nil
+}
+
+// send sends the record as it is, even with no items.
+func (w *listWriter) send() error {
+	err := w.c.write(w.typ, w.buf)
+	w.buf, w.pending = append(w.buf[:0], w.head...), false
+	return err
+}
+
+// flush sends the items not sent yet.
+func (w *listWriter) flush() error {
+	if !w.pending {
+		return nil
+	}
+	return w.send()
+}
+
+// indexedHash is one entry of PREFIX (the sender's answer to a question:
+// the first 32 bytes of its prefix's keyed hash) or of KEEP (the receiver's
+// proof that its prefix matched: the keyed hash's bytes 64 to 96).
+type indexedHash struct {
+	Index int
+	Hash  [HashSize]byte
+}
+
+// appendIndexedHash encodes one answer or proof, delta-coded like questions.
+func appendIndexedHash(b []byte, prev int, h indexedHash) []byte {
+	b = binary.AppendUvarint(b, uint64(h.Index-prev))
+	return append(b, h.Hash[:]...)
+}
+
+// decodeIndexedHashes decodes a batch of answers or proofs; prev is the
+// index of the last one before this batch (-1 at first).
+func decodeIndexedHashes(p []byte, prev int, f func(indexedHash) error) (int, error) {
+	return decodeList(p, prev, func(d *dec, i int) indexedHash { return indexedHash{Index: i, Hash: d.hash()} }, f)
+}
+
+// decodePrefix splits a PREFIX record into the resume key it starts with
+// and its answers, which decodeIndexedHashes reads.
+func decodePrefix(p []byte) (key [HashSize]byte, answers []byte, err error) {
+	d := dec{b: p}
+	key = d.hash()
+	return key, d.b, d.err
+}
+
+// Largest encodings of one question and of one answer or proof.
+const (
+	maxAskBytes  = 2 * binary.MaxVarintLen64
+	maxHashBytes = binary.MaxVarintLen64 + HashSize
+)
+
+// accept ends the receiver's answer (ACCEPT: Claims is the number of
+// resume questions before it) and its keeps (START: the number of keeps).
 type accept struct {
-	Claims int64 // number of resume claims sent before it
+	Claims int64
 }
 
 func (m accept) append(b []byte) []byte {

@@ -394,3 +394,48 @@ func leftOutNote(n int64) string {
 	}
 	return fmt.Sprintf("%d entries were left out by the sender", n)
 }
+
+// Outcomes of a file from an earlier transfer (transfer.ResumeChecked), as
+// the JSON view names them.
+const (
+	resumeComplete = "already_complete"
+	resumeResuming = "resuming"
+	resumeReplaced = "replaced"
+)
+
+// resumeOutcome names what became of a file from an earlier transfer.
+func resumeOutcome(e transfer.ResumeChecked) string {
+	switch {
+	case e.Matched && e.Held >= e.Size:
+		return resumeComplete
+	case e.Matched:
+		return resumeResuming
+	}
+	return resumeReplaced
+}
+
+// resumeLine says what became of a file from an earlier transfer, its path
+// escaped: "already complete", "resuming at 144 MB", or that what was here
+// did not match the sender's file and was replaced.
+func resumeLine(e transfer.ResumeChecked) string {
+	var what string
+	switch resumeOutcome(e) {
+	case resumeComplete:
+		what = "already complete"
+	case resumeResuming:
+		what = "resuming at " + size(e.Held)
+	default:
+		if e.Complete {
+			what = "the file here did not match and was replaced"
+		} else {
+			what = "the " + size(e.Held) + " part file did not match and was replaced"
+		}
+	}
+	return safeterm.Escape(e.Path) + ": " + what
+}
+
+// resumableNote is the offer's mention of what an earlier transfer left:
+// it is compared with the sender's files only after accepting.
+func resumableNote(n int64) string {
+	return size(n) + " from an earlier transfer is here; what matches the sender's files is not sent again"
+}

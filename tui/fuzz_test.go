@@ -20,6 +20,8 @@ func peerEvents(s string) []transfer.Event {
 	o := transfer.OfferReceived{Files: 2, TotalBytes: 20, Entries: []transfer.OfferEntry{{Path: s, IsDir: true}, {Path: s, Size: 10}}}
 	return []transfer.Event{
 		o,
+		transfer.ResumeChecked{Path: s, Size: 10, Held: 4, Matched: true},
+		transfer.ResumeChecked{Path: s, Size: 10, Held: 4},
 		transfer.Accepted{},
 		transfer.Progress{Done: 5, Total: 20, File: s, FileIndex: 1, Files: 2, Elapsed: time.Second},
 		transfer.FileDone{Path: s, Size: 10},

@@ -99,6 +99,14 @@ type (
 		Sent    int64  `json:"sent"`     // the bytes offered, as read
 		SizeNow int64  `json:"size_now"` // the file's size after it was read
 	}
+	jsonResume struct {
+		Event   string `json:"event"` // "resume"
+		Path    string `json:"path"`
+		Size    int64  `json:"size"`    // the offered file's size
+		Held    int64  `json:"held"`    // bytes that were here
+		Outcome string `json:"outcome"` // "already_complete", "resuming" or "replaced"
+		Part    bool   `json:"part"`    // what was here was a part file, not the whole file
+	}
 	jsonText struct {
 		Event string `json:"event"` // "text"
 		Text  string `json:"text"`
@@ -148,6 +156,8 @@ type jsonView struct {
 //	progress    done, total, resumed, wire_bytes, file, file_index, files, elapsed_ms,
 //	            bytes_per_second (0 until known), eta_ms (when known);
 //	            at most 4 a second
+//	resume      path, size, held, outcome ("already_complete", "resuming",
+//	            "replaced"), part (receiver: a file an earlier transfer left)
 //	file_done   path, size
 //	skipped     path, reason (sender: left out of the offer)
 //	text        text
@@ -222,6 +232,8 @@ func (v *jsonView) Event(e transfer.Event) {
 		v.write(jsonSkipped{Event: "skipped", Path: safeterm.Escape(e.Path), Reason: safeterm.Escape(e.Reason)})
 	case transfer.Changed:
 		v.write(jsonChanged{Event: "changed", Path: safeterm.Escape(e.Path), Sent: e.Sent, SizeNow: e.Now})
+	case transfer.ResumeChecked:
+		v.write(jsonResume{Event: "resume", Path: safeterm.Escape(e.Path), Size: e.Size, Held: e.Held, Outcome: resumeOutcome(e), Part: !e.Complete})
 	case transfer.Done:
 		v.write(jsonDone{Event: "done", Files: e.Files, Bytes: e.Bytes, WireBytes: e.WireBytes,
 			ElapsedMS: e.Elapsed.Milliseconds(), OutDir: safeterm.Escape(e.OutDir), Via: safeterm.Escape(e.Via), Relay: safeterm.Escape(e.Relay), Resumed: e.Resumed})

@@ -96,6 +96,7 @@ type model struct {
 	texts    []string
 	skipped  []string // escaped "path (reason)" lines, sender
 	changed  []string // escaped changedEntry lines, sender
+	resumes  []string // escaped resumeLine lines, receiver
 	done     *transfer.Done
 	progress *progressScreen
 
@@ -275,6 +276,7 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 	case transfer.Accepted:
 		p := newProgressScreen(m.cfg, m.offer, e.ResumeBytes, m.width, m.height)
 		p.skipped = len(m.skipped)
+		p.resumes = m.resumes
 		m.progress = &p
 		return m.show(p)
 	case transfer.Progress, transfer.FileDone:
@@ -306,6 +308,9 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 	case transfer.Changed:
 		m.changed = append(m.changed, changedEntry(e))
 		return m, nil
+	case transfer.ResumeChecked:
+		m.resumes = append(m.resumes, resumeLine(e))
+		return m, nil
 	case transfer.Done:
 		d := e
 		m.done = &d
@@ -320,7 +325,7 @@ func (m model) event(e transfer.Event) (tea.Model, tea.Cmd) {
 }
 
 func (m model) summary(err error) summary {
-	s := summary{role: m.cfg.opts.Role, done: m.done, texts: m.texts, offer: m.offer, skipped: m.skipped, changed: m.changed}
+	s := summary{role: m.cfg.opts.Role, done: m.done, texts: m.texts, offer: m.offer, skipped: m.skipped, changed: m.changed, resumes: m.resumes}
 	if err != nil {
 		s.err = m.cfg.opts.describe(err)
 	}

@@ -157,6 +157,8 @@ func (v *plainView) Event(e transfer.Event) {
 		v.printf("skipped: %s\n", skippedLine(e))
 	case transfer.Changed:
 		v.printf("warning: %s\n", changedLine(e))
+	case transfer.ResumeChecked:
+		v.printf("%s\n", resumeLine(e))
 	case transfer.Done:
 		v.finished = true
 		v.done(e)
@@ -192,7 +194,7 @@ func (v *plainView) showOffer(o transfer.OfferReceived) {
 		v.printf("  %s\n", leftOutNote(o.LeftOut))
 	}
 	if o.Resumable > 0 {
-		v.printf("  %s is already here and will not be sent again\n", size(o.Resumable))
+		v.printf("  %s\n", resumableNote(o.Resumable))
 	}
 }
 

@@ -170,7 +170,7 @@ func (s offerScreen) View() string {
 		lines = append(lines, st.dim.Render(leftOutNote(o.LeftOut)))
 	}
 	if o.Resumable > 0 {
-		lines = append(lines, st.dim.Render(size(o.Resumable)+" is already here and will not be sent again"))
+		lines = append(lines, st.dim.Render(resumableNote(o.Resumable)))
 	}
 	var row []string
 	var keys []string

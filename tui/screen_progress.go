@@ -29,9 +29,13 @@ type progressScreen struct {
 	watch     stallWatch
 	now       time.Time // by cfg.now, at the last event or tick
 	filesDone int
-	lastFile  string // the last file completed, escaped
-	skipped   int    // entries the sender left out
+	lastFile  string   // the last file completed, escaped
+	skipped   int      // entries the sender left out
+	resumes   []string // what became of files an earlier transfer left (escaped resumeLine lines)
 }
+
+// maxResumeShown is how many resume outcomes the progress screen lists.
+const maxResumeShown = 3
 
 func newProgressScreen(cfg *config, offer *transfer.OfferReceived, resumed int64, width, height int) progressScreen {
 	s := progressScreen{
@@ -161,6 +165,7 @@ func (s progressScreen) View() string {
 	if s.skipped > 0 {
 		lines = append(lines, st.warn.Render(skippedNote(s.skipped)))
 	}
+	lines = appendList(lines, st, list{dim: true, show: maxResumeShown}, s.resumes)
 	lines = append(lines, "", st.dim.Render(st.key.Render("ctrl+c")+" cancel"))
 	return strings.Join(lines, "\n")
 }

@@ -22,6 +22,7 @@ type summary struct {
 	texts   []string // raw, from the peer
 	skipped []string // escaped lines
 	changed []string // escaped lines
+	resumes []string // escaped resumeLine lines
 	err     string   // escaped, one sentence; "" on success
 }
 
@@ -93,27 +94,44 @@ func (s summaryScreen) View() string {
 			lines = append(lines, "  "+st.label.Render("saved in ")+safeterm.Escape(d.OutDir))
 		}
 	}
-	lines = appendList(lines, st, s.sum.skipped, skippedNote(len(s.sum.skipped))+":")
-	lines = appendList(lines, st, s.sum.changed, changedNote(len(s.sum.changed)))
+	lines = appendList(lines, st, list{heading: "From an earlier transfer:", head: st.label, show: maxShown}, s.sum.resumes)
+	lines = appendList(lines, st, list{heading: skippedNote(len(s.sum.skipped)) + ":", head: st.warn, show: maxShown}, s.sum.skipped)
+	lines = appendList(lines, st, list{heading: changedNote(len(s.sum.changed)), head: st.warn, show: maxShown}, s.sum.changed)
 	for _, t := range s.sum.texts {
 		lines = append(lines, "", st.label.Render("Message:"), st.listBox.Width(cw-st.listBox.GetHorizontalBorderSize()).Render(escapeLines(t)))
 	}
 	return strings.Join(lines, "\n")
 }
 
-// appendList adds a warning heading and the first maxShown of items (escaped
-// lines) below it, if there are any.
-func appendList(lines []string, st styles, items []string, heading string) []string {
+// list is a list of escaped lines under a heading, of which the first
+// show are listed and the rest counted.
+type list struct {
+	heading string         // "" for none: the items are not indented
+	head    lipgloss.Style // the heading's style
+	dim     bool           // the items are dim too
+	show    int
+}
+
+// appendList adds l's heading and the first l.show of items below it, if
+// there are any.
+func appendList(lines []string, st styles, l list, items []string) []string {
 	n := len(items)
 	if n == 0 {
 		return lines
 	}
-	lines = append(lines, "", st.warn.Render(heading))
-	for _, l := range items[:min(n, maxShown)] {
-		lines = append(lines, "  "+l)
+	indent := ""
+	if l.heading != "" {
+		lines = append(lines, "", l.head.Render(l.heading))
+		indent = "  "
 	}
-	if n > maxShown {
-		lines = append(lines, st.dim.Render(fmt.Sprintf("  …and %d more", n-maxShown)))
+	for _, it := range items[:min(n, l.show)] {
+		if l.dim {
+			it = st.dim.Render(it)
+		}
+		lines = append(lines, indent+it)
+	}
+	if n > l.show {
+		lines = append(lines, st.dim.Render(fmt.Sprintf("%s…and %d more", indent, n-l.show)))
 	}
 	return lines
 }
