@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // fileSink writes a part file; runs of zero blocks become holes.
@@ -37,10 +39,10 @@ type fileSink struct {
 	heldBufs  []*[]byte
 	heldBytes int
 	release   func(*[]byte) // gives a held record buffer back
-	vectors   vectorWriter
+	vectors   sysio.VectorWriter
 	align     int // directAlign; lowered by tests to provoke refusals
 
-	// writeback is where the last startWriteback hint ended; noWriteback
+	// writeback is where the last sysio.StartWriteback hint ended; noWriteback
 	// is set once the system turned the hint down.
 	writeback   int64
 	noWriteback bool
@@ -74,7 +76,7 @@ func newFileSink(f *os.File, size int64, buf *[]byte, release func(*[]byte)) *fi
 // transfer stopped between the sender's blocks.
 func newFileSinkAt(f *os.File, offset, size int64, buf *[]byte, release func(*[]byte)) *fileSink {
 	s := &fileSink{f: f, pos: offset, directBuf: buf, release: release, align: directAlign}
-	s.directOn = size-offset >= directMinSize && offset%directAlign == 0 && setDirect(f, true) == nil
+	s.directOn = size-offset >= directMinSize && offset%directAlign == 0 && sysio.SetDirect(f, true) == nil
 	return s
 }
 
@@ -88,7 +90,7 @@ func (s *fileSink) write(p []byte) error {
 		return s.writeError(err)
 	}
 	if !s.noWriteback && s.pos-s.writeback >= writebackChunk {
-		s.noWriteback = !startWriteback(s.f, s.writeback, s.pos-s.writeback)
+		s.noWriteback = !sysio.StartWriteback(s.f, s.writeback, s.pos-s.writeback)
 		s.writeback = s.pos
 	}
 	return nil
@@ -99,7 +101,7 @@ func (s *fileSink) write(p []byte) error {
 // copying it; it reports whether it did. If not, p was written or copied
 // and b is the caller's again.
 func (s *fileSink) hold(p []byte, b *[]byte) (kept bool, err error) {
-	if !s.directOn || len(s.direct) != 0 || len(p) == 0 || len(p)%s.align != 0 || addressOf(p)%uintptr(s.align) != 0 {
+	if !s.directOn || len(s.direct) != 0 || len(p) == 0 || len(p)%s.align != 0 || sysio.AddressOf(p)%uintptr(s.align) != 0 {
 		return false, s.write(p)
 	}
 	s.held = append(s.held, p)
@@ -123,7 +125,7 @@ func (s *fileSink) flushHeld() error {
 	at := s.pos - int64(s.heldBytes)
 	rest := s.held
 	for len(rest) > 0 {
-		n, err := s.vectors.writeAt(s.f, rest, at)
+		n, err := s.vectors.WriteAt(s.f, rest, at)
 		at += int64(n)
 		rest = skipBytes(rest, n)
 		switch {
@@ -137,7 +139,7 @@ func (s *fileSink) flushHeld() error {
 		// The file system took the flag but not this write (or a short
 		// write left the rest unaligned): carry on without it.
 		s.directOn = false
-		if err := setDirect(s.f, false); err != nil {
+		if err := sysio.SetDirect(s.f, false); err != nil {
 			return s.writeError(err)
 		}
 		for _, p := range rest {
@@ -236,7 +238,7 @@ func (s *fileSink) leaveDirect() error {
 	}
 	pending := s.direct
 	s.direct, s.directOn = nil, false
-	if err := setDirect(s.f, false); err != nil {
+	if err := sysio.SetDirect(s.f, false); err != nil {
 		return s.writeError(err)
 	}
 	if len(pending) == 0 {
@@ -297,7 +299,7 @@ func (s *fileSink) Close() error {
 func alignedBuffer(size, align int) []byte {
 	b := make([]byte, size+align)
 	off := 0
-	if r := int(addressOf(b) % uintptr(align)); r != 0 {
+	if r := int(sysio.AddressOf(b) % uintptr(align)); r != 0 {
 		off = align - r
 	}
 	return b[off : off+size : off+size]

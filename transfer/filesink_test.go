@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // sinkStep is one call on a sink: data to write, or a run of zeros. held
@@ -149,7 +151,7 @@ func directSupported(t *testing.T) bool {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return setDirect(f, true) == nil
+	return sysio.SetDirect(f, true) == nil
 }
 
 func TestFileSinkDirect(t *testing.T) {
@@ -227,8 +229,8 @@ func TestAlignedBuffer(t *testing.T) {
 		if len(b) != directBufSize || cap(b) != directBufSize {
 			t.Fatalf("len %d cap %d", len(b), cap(b))
 		}
-		if runtime.GOOS == "linux" && addressOf(b)%directAlign != 0 {
-			t.Fatalf("buffer at %#x is not aligned to %d", addressOf(b), directAlign)
+		if runtime.GOOS == "linux" && sysio.AddressOf(b)%directAlign != 0 {
+			t.Fatalf("buffer at %#x is not aligned to %d", sysio.AddressOf(b), directAlign)
 		}
 	}
 }
@@ -398,10 +400,10 @@ func TestVectorWriterDoesNotAllocate(t *testing.T) {
 	for i := range bufs {
 		bufs[i] = randBytes(uint64(i), sendBlockSize)
 	}
-	var w vectorWriter
+	var w sysio.VectorWriter
 	var off int64
 	write := func() {
-		n, err := w.writeAt(f, bufs, off)
+		n, err := w.WriteAt(f, bufs, off)
 		if err != nil || n != len(bufs)*sendBlockSize {
 			t.Fatalf("wrote %d bytes: %v", n, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/internal/units"
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // Commits are batched so that many small files cost one sync, not one each.
@@ -100,7 +101,7 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 	}
 	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, kept: make(map[int]int64), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
 	if d.freeSpace == nil {
-		d.freeSpace = freeSpace
+		d.freeSpace = sysio.FreeSpace
 	}
 	return d, nil
 }
@@ -231,7 +232,7 @@ func (d *disk) plan() error {
 				return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path+partSuffix), unwrapPathError(err))
 			case !pinfo.Mode().IsRegular():
 				return fmt.Errorf("%w: %q exists and is not a regular file", ErrExists, safeterm.Escape(e.Path+partSuffix))
-			case pinfo.Size() <= e.Size && e.Kind == kindFile && linkCount(pinfo) == 1:
+			case pinfo.Size() <= e.Size && e.Kind == kindFile && sysio.LinkCount(pinfo) == 1:
 				st.part, st.partInfo = pinfo.Size(), pinfo
 				d.resumable += st.part
 				need -= st.part
@@ -578,7 +579,7 @@ func (d *disk) openPlanned(name string, flag int, want fs.FileInfo) (*os.File, e
 	case err != nil:
 	case want == nil || !fi.Mode().IsRegular() || !os.SameFile(fi, want):
 		err = errors.New("it was replaced after bob looked at the output folder")
-	case linkCount(fi) != 1:
+	case sysio.LinkCount(fi) != 1:
 		err = errors.New("it has other names (hard links) and bob writes only to files of its own")
 	}
 	if err != nil {
@@ -662,7 +663,7 @@ func (d *disk) flush() ([]int, error) {
 		files = append(files, pc.f)
 	}
 	if err == nil {
-		err = syncFiles(files)
+		err = sysio.SyncFiles(files)
 	}
 	for _, f := range files {
 		if cerr := f.Close(); err == nil {
@@ -720,7 +721,7 @@ func (d *disk) finishDirs() {
 }
 
 func diskError(err error) error {
-	if isNoSpace(err) {
+	if sysio.IsNoSpace(err) {
 		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // SendOptions says what to send.
@@ -88,7 +89,7 @@ func checkSources(opts SendOptions) ([]source, error) {
 		if !info.Mode().IsRegular() && !info.IsDir() {
 			return nil, fmt.Errorf("cannot send %q: it is not a regular file or folder", safeterm.Escape(p))
 		}
-		if err := checkReadable(p); err != nil {
+		if err := sysio.CheckReadable(p); err != nil {
 			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), unwrapPathError(err))
 		}
 		abs, err := filepath.Abs(p)
@@ -109,16 +110,6 @@ func checkSources(opts SendOptions) ([]source, error) {
 		srcs = append(srcs, source{path: p, name: name, info: info})
 	}
 	return srcs, nil
-}
-
-// checkReadable opens path and closes it again: a file or folder that
-// cannot be opened is found before it is offered, not halfway through.
-func checkReadable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	return f.Close()
 }
 
 func unwrapPathError(err error) error {
@@ -154,7 +145,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 		return nil, err
 	}
 	out := &outgoing{header: offerHeader{Version: protocolVersion, Kind: offerFiles}}
-	readable := newReadChecker()
+	readable := sysio.NewReadChecker()
 	switch {
 	case opts.IsText:
 		out.header.Kind = offerText
@@ -214,7 +205,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			case t.IsRegular():
 				info, err := d.Info()
 				if err == nil {
-					err = readable.mayRead(p, info)
+					err = readable.MayRead(p, info)
 				}
 				if err != nil {
 					return unreadable(err)
@@ -483,7 +474,7 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
-		ph, n, err := hashPrefix(ctx, &key, sourceReader(f), a.Have, nil, buf)
+		ph, n, err := hashPrefix(ctx, &key, sysio.SourceReader(f), a.Have, nil, buf)
 		f.Close()
 		if err != nil {
 			if ctx.Err() != nil {

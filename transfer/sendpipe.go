@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 	"github.com/klauspost/compress/zstd"
 	"github.com/zeebo/blake3"
 )
@@ -328,7 +329,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
 		}
 		defer f.Close()
-		r = sourceReader(f)
+		r = sysio.SourceReader(f)
 	}
 	h := newFileSum()
 	// A resumed prefix is not sent, but it is read into the checksum:
@@ -371,7 +372,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		}
 		if sparse && size >= holeAt {
 			var ok bool
-			if dataAt, holeAt, ok = findData(f, size, e.Size); !ok {
+			if dataAt, holeAt, ok = sysio.FindData(f, size, e.Size); !ok {
 				sparse, dataAt, holeAt = false, size, e.Size
 			}
 			if _, err := f.Seek(max(size, dataAt), io.SeekStart); err != nil {

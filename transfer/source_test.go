@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // The sender's reader of a source file reads at the file's offset, so the
@@ -19,7 +21,7 @@ func TestSourceReaderFollowsSeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := sourceReader(f)
+	r := sysio.SourceReader(f)
 	buf := make([]byte, 70_000)
 	if _, err := io.ReadFull(r, buf); err != nil || !bytes.Equal(buf, want[:70_000]) {
 		t.Fatalf("first read: %v", err)

@@ -119,26 +119,3 @@ func runAsNobody(t *testing.T) {
 		t.Fatalf("as uid 65534: %v\n%s", err, out)
 	}
 }
-
-func TestReadCheckerBits(t *testing.T) {
-	user := readChecker{uid: 1000, gid: 1000, groups: []int{1000, 27}}
-	root := readChecker{uid: 0, gid: 0}
-	for _, c := range []struct {
-		who      readChecker
-		perm     os.FileMode
-		uid, gid int
-		want     bool
-	}{
-		{user, 0o400, 1000, 5, true},     // owner
-		{user, 0o044, 1000, 1000, false}, // owner bits alone count for the owner
-		{user, 0o040, 0, 27, true},       // a supplementary group
-		{user, 0o404, 0, 27, false},      // group bits alone count for a member
-		{user, 0o004, 0, 0, true},        // other
-		{user, 0o440, 0, 0, false},
-		{root, 0o000, 1000, 1000, true},
-	} {
-		if got := c.who.bitsAllow(c.perm, c.uid, c.gid); got != c.want {
-			t.Errorf("uid %d, %v owned by %d:%d: %v, want %v", c.who.uid, c.perm, c.uid, c.gid, got, c.want)
-		}
-	}
-}

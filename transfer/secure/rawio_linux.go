@@ -3,18 +3,17 @@ package secure
 import (
 	"io"
 	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
 // Socket reads and writes of the channel skip the Go scheduler's
-// system-call bookkeeping. A read or write of a nonblocking socket never
-// waits: it copies what it can and returns, or reports EAGAIN, and then the
-// goroutine waits in the poller as usual (syscall.RawConn, which also keeps
-// deadlines). Go's ordinary wrapper marks the goroutine's P as in a system
-// call, and one that lasts over 20 µs, as copying a megabyte does, has its
-// P handed to another thread by sysmon, which then keeps polling every
-// 20 µs; in a loopback transfer that cost each peer a tenth of its CPU.
-// RawSyscall leaves the P alone.
+// system-call bookkeeping (sysio.RawRead says why). A read or write of a
+// nonblocking socket never waits: it copies what it can and returns, or
+// reports EAGAIN, and then the goroutine waits in the poller as usual
+// (syscall.RawConn, which also keeps deadlines).
 
 // rawReader reads a socket with raw read(2) calls.
 type rawReader struct{ rc syscall.RawConn }
@@ -58,19 +57,10 @@ func (r rawReader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	var n int
-	var errno syscall.Errno
+	var errno unix.Errno
 	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			got, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait in the poller
-			}
-			n, errno = int(got), e
-			return true
-		}
+		n, errno = sysio.RawRead(fd, p)
+		return errno != unix.EAGAIN // else wait in the poller
 	})
 	switch {
 	case err != nil:
@@ -85,15 +75,14 @@ func (r rawReader) Read(p []byte) (int, error) {
 
 func (w rawWriter) Write(p []byte) (int, error) {
 	written := 0
-	var errno syscall.Errno
+	var errno unix.Errno
 	err := w.rc.Write(func(fd uintptr) bool {
 		for written < len(p) {
-			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[written])), uintptr(len(p)-written))
+			n, e := sysio.RawWrite(fd, p[written:])
 			switch e {
 			case 0:
-				written += int(n)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
+				written += n
+			case unix.EAGAIN:
 				return false // wait in the poller for room
 			default:
 				errno = e

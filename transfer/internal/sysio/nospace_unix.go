@@ -1,12 +1,12 @@
 //go:build unix
 
-package transfer
+package sysio
 
 import (
 	"errors"
 	"syscall"
 )
 
-func isNoSpace(err error) bool {
+func IsNoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -1,11 +1,11 @@
 //go:build !(linux || darwin || freebsd || openbsd || dragonfly || windows)
 
-package transfer
+package sysio
 
 import "errors"
 
-// freeSpace is unknown here; the check is skipped and a full disk is
+// FreeSpace is unknown here; the check is skipped and a full disk is
 // reported when a write fails.
-func freeSpace(string) (int64, error) {
+func FreeSpace(string) (int64, error) {
 	return 0, errors.New("free space unknown on this system")
 }

@@ -1,4 +1,4 @@
-package transfer
+package sysio
 
 import (
 	"io"
@@ -10,10 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncFiles makes the data of files durable. One syncfs covers a whole
+// SyncFiles makes the data of files durable. One syncfs covers a whole
 // batch of small files on the same file system, where an fsync each would
 // cost a disk flush each.
-func syncFiles(files []*os.File) error {
+func SyncFiles(files []*os.File) error {
 	switch len(files) {
 	case 0:
 		return nil
@@ -23,20 +23,20 @@ func syncFiles(files []*os.File) error {
 	return control(files[0], unix.Syncfs)
 }
 
-// startWriteback asks the kernel to start writing the given range of f to
+// StartWriteback asks the kernel to start writing the given range of f to
 // disk now, without waiting for it. Done as a file is received, it spreads
 // the disk writes over the transfer, so the fsync before the rename only
 // waits for the last few megabytes rather than the whole file; it also
 // keeps the dirty page cache small. It reports whether the hint is
 // supported, so that the caller stops trying where it is not.
-func startWriteback(f *os.File, off, n int64) bool {
+func StartWriteback(f *os.File, off, n int64) bool {
 	return control(f, func(fd int) error {
 		return unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)
 	}) == nil
 }
 
-// setDirect turns O_DIRECT on or off for f.
-func setDirect(f *os.File, on bool) error {
+// SetDirect turns O_DIRECT on or off for f.
+func SetDirect(f *os.File, on bool) error {
 	return control(f, func(fd int) error {
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		if err != nil {
@@ -65,16 +65,16 @@ func control(f *os.File, fn func(fd int) error) error {
 	return ferr
 }
 
-func addressOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+func AddressOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-// vectorWriter writes buffers with pwritev. It keeps its iovec array
+// VectorWriter writes buffers with pwritev. It keeps its iovec array
 // between writes: a transfer makes a thousand of them per GiB, and the
 // garbage of allocating one each time showed as the receiver's memory
 // growing with the size of the file.
-type vectorWriter struct{ iov []unix.Iovec }
+type VectorWriter struct{ iov []unix.Iovec }
 
 // writeAt writes the buffers of v, in order, at offset off of f.
-func (w *vectorWriter) writeAt(f *os.File, v [][]byte, off int64) (int, error) {
+func (w *VectorWriter) WriteAt(f *os.File, v [][]byte, off int64) (int, error) {
 	w.iov = w.iov[:0]
 	for _, b := range v {
 		if len(b) > 0 {
@@ -107,15 +107,15 @@ func (w *vectorWriter) writeAt(f *os.File, v [][]byte, off int64) (int, error) {
 }
 
 // A transfer's disk reads and writes skip the Go scheduler's system-call
-// bookkeeping, as its socket I/O does (transfer/secure/rawio_linux.go says
-// why: it was a tenth of each peer's CPU). Unlike a socket, a disk may make
+// bookkeeping, as its socket I/O does (RawRead says why: it was a tenth of
+// each peer's CPU). Unlike a socket, a disk may make
 // the call wait, and a raw call keeps its P meanwhile; so this is done only
 // where other Ps can run the transfer's other goroutines in the meantime.
 func rawDiskIO() bool { return runtime.GOMAXPROCS(0) > 1 }
 
-// sourceReader returns how the sender reads a file it sends: raw read(2)
+// SourceReader returns how the sender reads a file it sends: raw read(2)
 // calls at the file's offset (so Seek still applies) where rawDiskIO allows.
-func sourceReader(f *os.File) io.Reader {
+func SourceReader(f *os.File) io.Reader {
 	if !rawDiskIO() {
 		return f
 	}
@@ -128,17 +128,13 @@ func (r rawFileReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	for {
-		n, _, errno := unix.RawSyscall(unix.SYS_READ, r.f.Fd(), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		runtime.KeepAlive(r.f)
-		switch {
-		case errno == unix.EINTR:
-			continue
-		case errno != 0:
-			return 0, &os.PathError{Op: "read", Path: r.f.Name(), Err: errno}
-		case n == 0:
-			return 0, io.EOF
-		}
-		return int(n), nil
+	n, errno := RawRead(r.f.Fd(), p)
+	runtime.KeepAlive(r.f)
+	switch {
+	case errno != 0:
+		return 0, &os.PathError{Op: "read", Path: r.f.Name(), Err: errno}
+	case n == 0:
+		return 0, io.EOF
 	}
+	return n, nil
 }

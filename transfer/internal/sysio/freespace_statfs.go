@@ -1,11 +1,11 @@
 //go:build linux || darwin || freebsd || openbsd || dragonfly
 
-package transfer
+package sysio
 
 import "golang.org/x/sys/unix"
 
-// freeSpace is the space available to this user on dir's file system.
-func freeSpace(dir string) (int64, error) {
+// FreeSpace is the space available to this user on dir's file system.
+func FreeSpace(dir string) (int64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, err

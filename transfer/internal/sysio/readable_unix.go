@@ -1,6 +1,6 @@
 //go:build unix
 
-package transfer
+package sysio
 
 import (
 	"io/fs"
@@ -9,31 +9,31 @@ import (
 	"syscall"
 )
 
-// readChecker tells whether this process may read a file, from the stat
+// ReadChecker tells whether this process may read a file, from the stat
 // the walk already made: a send of many small files should not pay a
 // system call per file to find the rare one it may not read.
-type readChecker struct {
+type ReadChecker struct {
 	uid, gid int
 	groups   []int
 }
 
-func newReadChecker() readChecker {
+func NewReadChecker() ReadChecker {
 	groups, _ := os.Getgroups() // none known: only the owner and other bits count
-	return readChecker{uid: os.Geteuid(), gid: os.Getegid(), groups: groups}
+	return ReadChecker{uid: os.Geteuid(), gid: os.Getegid(), groups: groups}
 }
 
 // mayRead reports whether the permission bits let this process read the
 // file. When they seem not to (an access control list may still allow
 // it), or the stat is not a Unix one, opening the file decides.
-func (c readChecker) mayRead(path string, info fs.FileInfo) error {
+func (c ReadChecker) MayRead(path string, info fs.FileInfo) error {
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !ok || !c.bitsAllow(info.Mode().Perm(), int(st.Uid), int(st.Gid)) {
-		return checkReadable(path)
+		return CheckReadable(path)
 	}
 	return nil
 }
 
-func (c readChecker) bitsAllow(perm fs.FileMode, uid, gid int) bool {
+func (c ReadChecker) bitsAllow(perm fs.FileMode, uid, gid int) bool {
 	switch {
 	case c.uid == 0:
 		return true // root reads any file

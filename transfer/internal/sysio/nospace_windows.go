@@ -1,6 +1,6 @@
 //go:build windows
 
-package transfer
+package sysio
 
 import (
 	"errors"
@@ -8,6 +8,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-func isNoSpace(err error) bool {
+func IsNoSpace(err error) bool {
 	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL)
 }

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package transfer
+package sysio
 
 import (
 	"errors"
@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// findData returns where the next data at or after pos starts and where
+// FindData returns where the next data at or after pos starts and where
 // that data ends (the next hole), both capped at size, so that holes of a
 // sparse file are sent as zero blocks without being read. ok is false if
 // the file system cannot tell; the file offset is then undefined.
-func findData(f *os.File, pos, size int64) (data, hole int64, ok bool) {
+func FindData(f *os.File, pos, size int64) (data, hole int64, ok bool) {
 	d, err := f.Seek(pos, unix.SEEK_DATA)
 	if errors.Is(err, syscall.ENXIO) {
 		return size, size, true // only a hole from pos to the end

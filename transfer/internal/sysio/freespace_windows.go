@@ -1,11 +1,11 @@
 //go:build windows
 
-package transfer
+package sysio
 
 import "golang.org/x/sys/windows"
 
-// freeSpace is the space available to this user on dir's volume.
-func freeSpace(dir string) (int64, error) {
+// FreeSpace is the space available to this user on dir's volume.
+func FreeSpace(dir string) (int64, error) {
 	p, err := windows.UTF16PtrFromString(dir)
 	if err != nil {
 		return 0, err

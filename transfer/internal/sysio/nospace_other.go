@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package sysio
+
+func IsNoSpace(error) bool { return false }

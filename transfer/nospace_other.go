@@ -1,5 +1,0 @@
-//go:build !unix && !windows
-
-package transfer
-
-func isNoSpace(error) bool { return false }
