@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,19 +44,7 @@ func TestExportedConstsAreUsed(t *testing.T) {
 	fset := token.NewFileSet()
 	declared := map[string]bool{} // "dir.Name" of exported constants
 	used := map[string]bool{}     // "dir.Name" named from outside dir's package
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if n := d.Name(); p != root && (n == "testdata" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".go") {
-			return nil
-		}
+	walkGo(t, root, func(p string) error {
 		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return err
@@ -106,9 +95,6 @@ func TestExportedConstsAreUsed(t *testing.T) {
 		})
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var unused []string
 	for c := range declared {
 		pkg := c[:strings.LastIndex(c, ".")]
@@ -145,4 +131,56 @@ func modulePath(t *testing.T, root string) string {
 	}
 	t.Fatal("go.mod has no module line")
 	return ""
+}
+
+// TestTestSupportIsInternal: a package that imports "testing" outside its
+// tests is support for other packages' tests, not API: it lives under an
+// internal/ folder.
+func TestTestSupportIsInternal(t *testing.T) {
+	root := moduleRoot(t)
+	fset := token.NewFileSet()
+	walkGo(t, root, func(p string) error {
+		if strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			internal := slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), "internal")
+			if imp.Path.Value == `"testing"` && !internal {
+				t.Errorf("%s imports testing outside a test: test support goes under internal/", rel)
+			}
+		}
+		return nil
+	})
+}
+
+// walkGo calls fn with the path of every Go file of the module, testdata
+// and hidden folders left out.
+func walkGo(t *testing.T, root string, fn func(p string) error) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); p != root && (n == "testdata" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		return fn(p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
