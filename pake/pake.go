@@ -26,9 +26,9 @@ const protocol = "bob/pake/v1"
 // points with known discrete logs and must never be used.
 const curve = "p256"
 
-// MaxMessageSize caps a peer message before it is parsed. Our own messages
+// maxMessageSize caps a peer message before it is parsed. Our own messages
 // are about 200 bytes.
-const MaxMessageSize = 512
+const maxMessageSize = 512
 
 // Role says which side of the exchange this is. The sender speaks first.
 type Role uint8
@@ -62,7 +62,7 @@ var (
 	// ErrMalformed: the peer message is not a well-formed, valid message of
 	// the expected role.
 	ErrMalformed = errors.New("pake: malformed message from peer")
-	// ErrTooLarge: the peer message exceeds MaxMessageSize.
+	// ErrTooLarge: the peer message is over 512 bytes (maxMessageSize).
 	ErrTooLarge = errors.New("pake: message from peer is too large")
 	// ErrReplayed: the peer message is our own message sent back, or Finish
 	// was called a second time.
@@ -140,7 +140,7 @@ func (e *Exchange) Finish(peerMsg []byte) ([32]byte, error) {
 		return key, ErrReplayed
 	}
 	e.finished = true
-	if len(peerMsg) > MaxMessageSize {
+	if len(peerMsg) > maxMessageSize {
 		return key, ErrTooLarge
 	}
 	if e.own != nil && bytes.Equal(peerMsg, e.own) {

@@ -190,7 +190,7 @@ func TestBadPeerMessages(t *testing.T) {
 		{"json array", []byte("[1,2]"), ErrMalformed},
 		{"truncated", first[:len(first)/2], ErrMalformed},
 		{"tampered coordinate", flipped, ErrMalformed},
-		{"oversized", append(bytes.Repeat([]byte(" "), MaxMessageSize), first...), ErrTooLarge},
+		{"oversized", append(bytes.Repeat([]byte(" "), maxMessageSize), first...), ErrTooLarge},
 		{"trailing data", append(append([]byte{}, first...), "{}"...), ErrMalformed},
 		{"unknown field", []byte(`{"Role":0,"Xᵤ":` + string(x) + `,"Xᵥ":` + string(y) + `,"Pw":1}`), ErrMalformed},
 		{"no role", []byte(`{"Xᵤ":` + string(x) + `,"Xᵥ":` + string(y) + `}`), ErrMalformed},
@@ -274,8 +274,8 @@ func TestMessagesAreSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range [][]byte{first, r.Message()} {
-		if len(m) > MaxMessageSize/2 {
-			t.Errorf("message of %d bytes is close to the cap %d", len(m), MaxMessageSize)
+		if len(m) > maxMessageSize/2 {
+			t.Errorf("message of %d bytes is close to the cap %d", len(m), maxMessageSize)
 		}
 	}
 }
@@ -300,7 +300,7 @@ func FuzzFinish(f *testing.F) {
 			}
 			key, err := e.Finish(msg)
 			if err == nil {
-				if len(msg) > MaxMessageSize {
+				if len(msg) > maxMessageSize {
 					t.Fatalf("oversized message accepted")
 				}
 				if key == ([32]byte{}) {

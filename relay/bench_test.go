@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bob-p2p/bob/relay/relaytest"
+	"github.com/bob-p2p/bob/internal/relaytest"
 )
 
 // BenchmarkForward moves data one way through the relay and, in the same

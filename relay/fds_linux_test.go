@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay"
-	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay"
-	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay"
-	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 

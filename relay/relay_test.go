@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay"
-	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 

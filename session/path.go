@@ -71,7 +71,7 @@ type directConfig struct {
 	// observed is where the relay saw this side; relayLocal is this side's
 	// end of the relay connection, whose port hole punching reuses.
 	observed, relayLocal netip.AddrPort
-	// addrs are this side's local candidate addresses; nil means LocalAddrs.
+	// addrs are this side's local candidate addresses; nil means localAddrs.
 	addrs []netip.Addr
 	// loopbackOK lets tests on one machine dial loopback candidates.
 	loopbackOK bool
@@ -83,7 +83,7 @@ type directConfig struct {
 func (dc directConfig) listenDirect() (net.Listener, []candidate, error) {
 	addrs := dc.addrs
 	if addrs == nil {
-		addrs = LocalAddrs()
+		addrs = localAddrs()
 	}
 	listen := ":0"
 	if len(addrs) > 0 && addrs[0].IsLoopback() {

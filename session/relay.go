@@ -86,7 +86,7 @@ func describePorts(host string, ports []int) string {
 func embeddedAddrs(ta *net.TCPAddr) (dial string, reach []string) {
 	if ta.IP.IsUnspecified() {
 		var out []string
-		for _, a := range LocalAddrs() {
+		for _, a := range localAddrs() {
 			out = append(out, netip.AddrPortFrom(a, uint16(ta.Port)).String())
 		}
 		if len(out) == 0 {
@@ -97,9 +97,9 @@ func embeddedAddrs(ta *net.TCPAddr) (dial string, reach []string) {
 	return ta.String(), []string{ta.String()}
 }
 
-// LocalAddrs lists this machine's addresses another machine can dial, most
+// localAddrs lists this machine's addresses another machine can dial, most
 // likely first: IPv4, then IPv6; no loopback and no link-local addresses.
-func LocalAddrs() []netip.Addr {
+func localAddrs() []netip.Addr {
 	var v4, v6 []netip.Addr
 	ifaces, err := net.Interfaces()
 	if err != nil {

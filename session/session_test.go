@@ -19,8 +19,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bob-p2p/bob/internal/codes"
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay"
-	"github.com/bob-p2p/bob/relay/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 	"github.com/bob-p2p/bob/transfer"
 )

@@ -17,7 +17,7 @@ import (
 // BenchmarkHash: xxh3 is the whole-file checksum every byte goes through;
 // blake3 hashes resume prefixes; sha256 for comparison.
 func BenchmarkHash(b *testing.B) {
-	block := randBytes(9, BlockSize)
+	block := randBytes(9, blockSize)
 	for _, h := range []struct {
 		name string
 		w    io.Writer
@@ -42,19 +42,19 @@ func BenchmarkCompress(b *testing.B) {
 	for _, in := range []struct {
 		name string
 		data []byte
-	}{{"text", compressible(BlockSize)}, {"random", randBytes(10, BlockSize)}} {
+	}{{"text", compressible(blockSize)}, {"random", randBytes(10, blockSize)}} {
 		out := make([]byte, 0, MaxRecordPayload+1024)
 		b.Run("zstd/"+in.name, func(b *testing.B) {
-			b.SetBytes(BlockSize)
+			b.SetBytes(blockSize)
 			for b.Loop() {
 				out = enc.EncodeAll(in.data, out[:0])
 			}
-			b.ReportMetric(float64(len(out))/BlockSize, "ratio")
+			b.ReportMetric(float64(len(out))/blockSize, "ratio")
 		})
 		comp := enc.EncodeAll(in.data, nil)
-		buf := make([]byte, 0, BlockSize)
+		buf := make([]byte, 0, blockSize)
 		b.Run("unzstd/"+in.name, func(b *testing.B) {
-			b.SetBytes(BlockSize)
+			b.SetBytes(blockSize)
 			for b.Loop() {
 				if _, err := dec.DecodeAll(comp, buf[:0]); err != nil {
 					b.Fatal(err)

@@ -2,8 +2,8 @@ package transfer
 
 import "github.com/zeebo/xxh3"
 
-// SumSize is the size of the whole-file checksum in FILE_END.
-const SumSize = 16
+// sumSize is the size of the whole-file checksum in FILE_END.
+const sumSize = 16
 
 // The whole-file checksum is XXH3-128, not a cryptographic hash: every byte
 // already crosses an authenticated channel (AEAD records in order, an
@@ -24,7 +24,7 @@ func (s fileSum) Write(p []byte) (int, error) { return s.h.Write(p) }
 
 func (s fileSum) Reset() { s.h.Reset() }
 
-func (s fileSum) sum() [SumSize]byte { return s.h.Sum128().Bytes() }
+func (s fileSum) sum() [sumSize]byte { return s.h.Sum128().Bytes() }
 
 // checksum is the whole-file checksum of b.
-func checksum(b []byte) [SumSize]byte { return xxh3.Hash128(b).Bytes() }
+func checksum(b []byte) [sumSize]byte { return xxh3.Hash128(b).Bytes() }

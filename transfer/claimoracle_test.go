@@ -66,7 +66,7 @@ func TestResumeSendsNothingOfReceiverFiles(t *testing.T) {
 		writeFile(t, filepath.Join(out, "big.bin"+partSuffix), part, 0o600)
 		hostileSend(t, ReceiveOptions{OutDir: out, Overwrite: true}, func(p fakePeer) {
 			h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 2, Total: 100_004}
-			key := [HashSize]byte{7}
+			key := [hashSize]byte{7}
 			p.send(recOffer, h.append(nil))
 			p.entries(entry{Kind: kindFile, Path: "big.bin", Size: 100_000, Mode: 0o644, MTime: mt.UnixNano()},
 				entry{Kind: kindFile, Path: "pin.txt", Size: 4, Mode: 0o644, MTime: mt.UnixNano()})

@@ -78,7 +78,7 @@ func newEncoder(concurrency int) (*zstd.Encoder, error) {
 func newDecoder() (*zstd.Decoder, error) {
 	return zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(BlockSize),
+		zstd.WithDecoderMaxMemory(blockSize),
 		zstd.WithDecodeAllCapLimit(true),
 		zstd.WithDecoderLowmem(true),
 	)

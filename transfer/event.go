@@ -70,9 +70,9 @@ type OfferReceived struct {
 	Resumable int64 // bytes already present as .bob-part that will not be sent again
 	// LeftOut is how many entries the sender says it left out of the
 	// offer (links, special files, what it may not read), at most
-	// MaxLeftOut: the peer's word, for the person.
+	// 1<<30: the peer's word, for the person.
 	LeftOut int64
-	// Text is a short text's content (at most MaxTextPreview bytes), raw,
+	// Text is a short text's content (at most 512 bytes), raw,
 	// carried in the offer so that it can be read before accepting; ""
 	// for longer texts and older senders. The text received must match.
 	Text string

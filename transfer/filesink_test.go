@@ -271,14 +271,14 @@ func TestFileSinkDirectRandomRuns(t *testing.T) {
 				steps = append(steps, sinkStep{zeros: n})
 				total += n
 			case k < 5: // a record as a peer might send it: held if it can be
-				n := 1 + rng.IntN(BlockSize)
+				n := 1 + rng.IntN(blockSize)
 				if rng.IntN(2) == 0 {
-					n = directAlign * (1 + rng.IntN(BlockSize/directAlign))
+					n = directAlign * (1 + rng.IntN(blockSize/directAlign))
 				}
 				steps = append(steps, sinkStep{data: randBytes(seed<<32|uint64(len(steps)), n), held: true})
 				total += n
 			default:
-				n := 1 + rng.IntN(BlockSize)
+				n := 1 + rng.IntN(blockSize)
 				steps = append(steps, sinkStep{data: randBytes(seed<<32|uint64(len(steps)), n)})
 				total += n
 			}

@@ -38,15 +38,15 @@ func FuzzOffer(f *testing.F) {
 	addOffer(f, offerStream, entry{Kind: kindStream, Path: "stdin"})
 	addOffer(f, offerFiles, dirE("d"), fileE("d/caf\u00e9", 1), fileE("d/cafe\u0301", 1))
 	f.Add(offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: 7}.append(nil), fileE("f", 1).append(nil))
-	f.Add(offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: MaxLeftOut + 1}.append(nil), fileE("f", 1).append(nil))
+	f.Add(offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: maxLeftOut + 1}.append(nil), fileE("f", 1).append(nil))
 	f.Add(offerHeader{Version: protocolVersion, Kind: offerText, Count: 1, Total: 2, Text: "hi"}.append(nil), entry{Kind: kindText, Size: 2}.append(nil))
 	f.Fuzz(func(t *testing.T, header, body []byte) {
 		if h, err := decodeOfferHeader(header); err == nil {
-			if h.Text != "" && (len(h.Text) > MaxTextPreview || h.Kind != offerText || int64(len(h.Text)) != h.Total) {
+			if h.Text != "" && (len(h.Text) > maxTextPreview || h.Kind != offerText || int64(len(h.Text)) != h.Total) {
 				t.Fatalf("accepted a text preview of %d bytes in an offer of kind %d and %d bytes", len(h.Text), h.Kind, h.Total)
 			}
 			// The optional count is bounded and survives a round trip.
-			if h.LeftOut < 0 || h.LeftOut > MaxLeftOut {
+			if h.LeftOut < 0 || h.LeftOut > maxLeftOut {
 				t.Fatalf("accepted %d entries left out", h.LeftOut)
 			}
 			if h2, err := decodeOfferHeader(h.append(nil)); err != nil || h2 != h {
@@ -65,7 +65,7 @@ func FuzzOffer(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if int64(len(o.Entries)) != o.Header.Count || o.Header.Count > MaxEntries {
+			if int64(len(o.Entries)) != o.Header.Count || o.Header.Count > maxEntries {
 				t.Fatalf("accepted %d entries, header says %d", len(o.Entries), o.Header.Count)
 			}
 			seen := map[string]bool{}
@@ -98,8 +98,8 @@ func FuzzRecord(f *testing.F) {
 	f.Add(recFileEnd, fileEnd{Index: 1, Size: 99}.append(nil))
 	f.Add(recEnd, summary{Files: 2, Bytes: 10}.append(nil))
 	f.Add(recResume, appendResume(appendResume(nil, -1, resumeAsk{Index: 0, Have: 5}), 0, resumeAsk{Index: 7, Have: 1}))
-	f.Add(recPrefix, prefixRecord([HashSize]byte{5}, indexedHash{Index: 2, Hash: [HashSize]byte{1}}, indexedHash{Index: 9}))
-	f.Add(recKeep, appendIndexedHash(nil, -1, indexedHash{Index: 0, Hash: [HashSize]byte{0xff}}))
+	f.Add(recPrefix, prefixRecord([hashSize]byte{5}, indexedHash{Index: 2, Hash: [hashSize]byte{1}}, indexedHash{Index: 9}))
+	f.Add(recKeep, appendIndexedHash(nil, -1, indexedHash{Index: 0, Hash: [hashSize]byte{0xff}}))
 	f.Add(recStart, accept{Claims: 1}.append(nil))
 	f.Add(recAccept, accept{Claims: 2}.append(nil))
 	f.Add(recStop, stop{Code: stopExists, Message: "a\x1b[2Jb"}.append(nil))
@@ -148,7 +148,7 @@ func FuzzRecord(f *testing.F) {
 				}
 			}
 		case recAck:
-			if i, err := decodeAck(p); err == nil && (i < 0 || i > MaxEntries) {
+			if i, err := decodeAck(p); err == nil && (i < 0 || i > maxEntries) {
 				t.Fatal("ack out of range")
 			}
 		case recOffer:
@@ -160,7 +160,7 @@ func FuzzRecord(f *testing.F) {
 }
 
 // listRoundTrip checks a delta-coded list record: what decodes has
-// strictly ascending indexes within MaxEntries and valid fields (ok), and
+// strictly ascending indexes within maxEntries and valid fields (ok), and
 // re-encodes to the same items.
 func listRoundTrip[T comparable](t *testing.T, p []byte, decode func([]byte, int, func(T) error) (int, error),
 	enc func([]byte, int, T) []byte, check func(T) (index int, ok bool)) {
@@ -171,7 +171,7 @@ func listRoundTrip[T comparable](t *testing.T, p []byte, decode func([]byte, int
 	var b []byte
 	prev := -1
 	for i, v := range got {
-		if idx, ok := check(v); idx <= prev || idx > MaxEntries || !ok {
+		if idx, ok := check(v); idx <= prev || idx > maxEntries || !ok {
 			t.Fatalf("item %d out of order or invalid: %+v", i, v)
 		}
 		b = enc(b, prev, v)

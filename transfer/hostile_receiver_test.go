@@ -70,7 +70,7 @@ func sendList[T any](p fakePeer, typ, end byte, items []T, index func(T) int, en
 
 // readAnswers reads the sender's resume key and its answers to n
 // questions.
-func (p fakePeer) readAnswers(n int) (key [HashSize]byte, got []indexedHash) {
+func (p fakePeer) readAnswers(n int) (key [hashSize]byte, got []indexedHash) {
 	p.t.Helper()
 	prev := -1
 	for first := true; first || len(got) < n; first = false {
@@ -96,7 +96,7 @@ func (p fakePeer) keep(keeps ...indexedHash) {
 }
 
 // prefixOf is the prefix hash of data under key.
-func prefixOf(t *testing.T, key [HashSize]byte, data []byte) prefixHash {
+func prefixOf(t *testing.T, key [hashSize]byte, data []byte) prefixHash {
 	t.Helper()
 	ph, _, err := hashPrefix(t.Context(), &key, bytes.NewReader(data), int64(len(data)), nil, make([]byte, 4096))
 	if err != nil {
@@ -215,10 +215,10 @@ func TestHostileReceiver(t *testing.T) {
 	// it: the answer it was given is no proof, nor is the plain hash the
 	// old protocol took, nor a proof under another transfer's key.
 	t.Run("keep without proof", func(t *testing.T) {
-		for name, forge := range map[string]func(key, answer [HashSize]byte) [HashSize]byte{
-			"the answer echoed": func(_, answer [HashSize]byte) [HashSize]byte { return answer },
-			"an unkeyed hash":   func(_, _ [HashSize]byte) [HashSize]byte { return blake3.Sum256(data[:100_000]) },
-			"another key's proof": func(key, _ [HashSize]byte) [HashSize]byte {
+		for name, forge := range map[string]func(key, answer [hashSize]byte) [hashSize]byte{
+			"the answer echoed": func(_, answer [hashSize]byte) [hashSize]byte { return answer },
+			"an unkeyed hash":   func(_, _ [hashSize]byte) [hashSize]byte { return blake3.Sum256(data[:100_000]) },
+			"another key's proof": func(key, _ [hashSize]byte) [hashSize]byte {
 				key[0] ^= 1
 				return prefixOf(t, key, data[:100_000]).proof
 			},

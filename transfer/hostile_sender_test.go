@@ -87,7 +87,7 @@ func (p fakePeer) awaitAccept() []resumeAsk {
 func (p fakePeer) fileData(idx int, data []byte) {
 	p.send(recFileStart, fileStart{Index: idx}.append(nil))
 	for len(data) > 0 {
-		n := min(len(data), BlockSize)
+		n := min(len(data), blockSize)
 		p.send(recData, append([]byte{blockRaw}, data[:n]...))
 		data = data[n:]
 	}
@@ -155,7 +155,7 @@ func fileE(path string, size int64) entry {
 func dirE(path string) entry { return entry{Kind: kindDir, Path: path, Mode: 0o755} }
 
 func TestHostileNames(t *testing.T) {
-	long := strings.Repeat("x", MaxComponentBytes+1)
+	long := strings.Repeat("x", maxComponentBytes+1)
 	var deep []string
 	for range 18 {
 		deep = append(deep, strings.Repeat("d", 240))
@@ -291,10 +291,10 @@ func TestHostileOfferLimits(t *testing.T) {
 	t.Run("offer too large", func(t *testing.T) {
 		out, _ := sandbox(t)
 		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
-			p.send(recOffer, offerHeader{Version: protocolVersion, Count: MaxEntries, Total: MaxEntries}.append(nil))
+			p.send(recOffer, offerHeader{Version: protocolVersion, Count: maxEntries, Total: maxEntries}.append(nil))
 			name := strings.Repeat("n", 200)
 			var buf []byte
-			for i, sent := 0, 0; sent < MaxOfferBytes+2*MaxRecordPayload; i++ {
+			for i, sent := 0, 0; sent < maxOfferBytes+2*MaxRecordPayload; i++ {
 				e := fileE(name+string(rune('a'+i%26))+strings.Repeat("z", i/26%8), 1)
 				e.Path = filepath.ToSlash(e.Path) + "-" + strconv.Itoa(i)
 				if len(buf)+maxEntryBytes > MaxRecordPayload {
@@ -324,7 +324,7 @@ func TestHostileOfferLimits(t *testing.T) {
 	t.Run("absurd size", func(t *testing.T) {
 		out, _ := sandbox(t)
 		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
-			p.offer(offerFiles, fileE("a", MaxFileSize+1))
+			p.offer(offerFiles, fileE("a", maxFileSize+1))
 		})
 		if !errors.Is(err, ErrUnsafeOffer) {
 			t.Fatalf("got %v", err)
@@ -333,7 +333,7 @@ func TestHostileOfferLimits(t *testing.T) {
 	t.Run("no space", func(t *testing.T) {
 		out, check := sandbox(t)
 		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
-			p.offer(offerFiles, fileE("huge", MaxFileSize/2))
+			p.offer(offerFiles, fileE("huge", maxFileSize/2))
 		})
 		if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "free") {
 			t.Fatalf("got %v", err)
@@ -458,7 +458,7 @@ func TestHostileData(t *testing.T) {
 		}, ErrProtocol, "did not keep"},
 		{"zero block too big", 100_000, func(p fakePeer) {
 			p.send(recFileStart, fileStart{Index: 0}.append(nil))
-			p.send(recData, binary.AppendUvarint([]byte{blockZero}, BlockSize+1))
+			p.send(recData, binary.AppendUvarint([]byte{blockZero}, blockSize+1))
 		}, ErrProtocol, "zero block"},
 		{"compression bomb", 100_000, func(p fakePeer) {
 			enc, _ := newEncoder(1)
@@ -524,7 +524,7 @@ func TestHostileTruncatedStream(t *testing.T) {
 // file elsewhere than where both sides agreed is too. The part file stays.
 func TestHostileResumeAnswers(t *testing.T) {
 	held := randBytes(44, 30_000)
-	key := [HashSize]byte{1, 2, 3}
+	key := [hashSize]byte{1, 2, 3}
 	right := func() indexedHash {
 		return indexedHash{Index: 0, Hash: prefixOf(t, key, held).answer}
 	}
@@ -550,7 +550,7 @@ func TestHostileResumeAnswers(t *testing.T) {
 		}, "bad resume answer"},
 		{"the key changes", func(p fakePeer) {
 			p.send(recPrefix, prefixRecord(key))
-			p.send(recPrefix, prefixRecord([HashSize]byte{9}, right()))
+			p.send(recPrefix, prefixRecord([hashSize]byte{9}, right()))
 		}, "changed its resume key"},
 		{"kept, then sent from the start", func(p fakePeer) {
 			p.send(recPrefix, prefixRecord(key))
@@ -586,7 +586,7 @@ func TestHostileResumeAnswers(t *testing.T) {
 }
 
 // prefixRecord is a PREFIX record: key, then the answers.
-func prefixRecord(key [HashSize]byte, answers ...indexedHash) []byte {
+func prefixRecord(key [hashSize]byte, answers ...indexedHash) []byte {
 	b := key[:]
 	prev := -1
 	for _, a := range answers {

@@ -44,12 +44,12 @@ func TestOfferHeaderLeftOut(t *testing.T) {
 	}
 	out, check := sandbox(t)
 	err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
-		h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: MaxLeftOut + 1}
+		h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 1, LeftOut: maxLeftOut + 1}
 		p.send(recOffer, h.append(nil))
 		p.entries(fileE("f", 1))
 	})
 	if !errors.Is(err, ErrUnsafeOffer) {
-		t.Fatalf("an offer with %d entries left out: %v, want ErrUnsafeOffer", MaxLeftOut+1, err)
+		t.Fatalf("an offer with %d entries left out: %v, want ErrUnsafeOffer", maxLeftOut+1, err)
 	}
 	if got := check(); len(got) != 0 {
 		t.Fatalf("wrote %v", got)

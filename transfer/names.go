@@ -37,8 +37,8 @@ func checkPath(path string, rules nameRules) error {
 	switch {
 	case path == "":
 		return nameError(path, "is an empty name")
-	case len(path) > MaxPathBytes:
-		return nameError(path[:64]+"…", fmt.Sprintf("is longer than %d bytes", MaxPathBytes))
+	case len(path) > maxPathBytes:
+		return nameError(path[:64]+"…", fmt.Sprintf("is longer than %d bytes", maxPathBytes))
 	case path[0] == '/' || (rules.Windows && (path[0] == '\\' || len(path) > 1 && path[1] == ':')):
 		return nameError(path, "is an absolute path")
 	case strings.IndexByte(path, 0) >= 0:
@@ -60,8 +60,8 @@ func checkComponent(path, c string, rules nameRules) error {
 		return nameError(path, "has an empty path component")
 	case c == "." || c == "..":
 		return nameError(path, "contains a . or .. component")
-	case len(c) > MaxComponentBytes:
-		return nameError(path, fmt.Sprintf("has a component longer than %d bytes", MaxComponentBytes))
+	case len(c) > maxComponentBytes:
+		return nameError(path, fmt.Sprintf("has a component longer than %d bytes", maxComponentBytes))
 	}
 	if !rules.Windows {
 		return nil

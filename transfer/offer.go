@@ -12,19 +12,19 @@ import (
 // Limits on what a receiver accepts. An offer beyond any of them is rejected
 // whole before anything is written or allocated for it.
 const (
-	MaxEntries        = 1_000_000 // files and folders in one offer
-	MaxOfferBytes     = 64 << 20  // encoded size of all entry records
-	MaxPathBytes      = 4096      // one entry's relative path
-	MaxComponentBytes = 255 - len(partSuffix)
-	MaxFileSize       = 1 << 50 // 1 PiB: any single file, and the total
-	MaxTextBytes      = 16 << 20
-	// MaxLeftOut bounds the count of entries a sender says it left out:
+	maxEntries        = 1_000_000 // files and folders in one offer
+	maxOfferBytes     = 64 << 20  // encoded size of all entry records
+	maxPathBytes      = 4096      // one entry's relative path
+	maxComponentBytes = 255 - len(partSuffix)
+	maxFileSize       = 1 << 50 // 1 PiB: any single file, and the total
+	maxTextBytes      = 16 << 20
+	// maxLeftOut bounds the count of entries a sender says it left out:
 	// a number for the person, never used to size anything. A sender
 	// that left out more says this many.
-	MaxLeftOut = 1 << 30
-	// MaxTextPreview is the longest text that travels in the offer too,
+	maxLeftOut = 1 << 30
+	// maxTextPreview is the longest text that travels in the offer too,
 	// so that the person reads it before accepting.
-	MaxTextPreview = 512
+	maxTextPreview = 512
 )
 
 // partSuffix names the sibling a file is written to until it is verified.
@@ -66,7 +66,7 @@ type offerHeader struct {
 	// special files, what it may not read): optional on the wire, written
 	// only when not 0, so that an offer without it is as before.
 	LeftOut int64
-	// Text is, in a text offer of at most MaxTextPreview bytes, the whole
+	// Text is, in a text offer of at most maxTextPreview bytes, the whole
 	// text, shown before accepting; the text sent after must be the same.
 	// Optional on the wire, after LeftOut.
 	Text string
@@ -102,7 +102,7 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 		h.LeftOut = d.size()
 	}
 	if len(d.b) > 0 {
-		h.Text = d.str(MaxTextPreview)
+		h.Text = d.str(maxTextPreview)
 	}
 	if err := d.done(); err != nil {
 		return h, fmt.Errorf("bad offer header: %w", err)
@@ -110,16 +110,16 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 	switch {
 	case h.Kind > offerStream:
 		return h, fmt.Errorf("unknown offer kind %d", h.Kind)
-	case h.Count > MaxEntries:
-		return h, fmt.Errorf("the offer has %d entries; the limit is %d", h.Count, MaxEntries)
+	case h.Count > maxEntries:
+		return h, fmt.Errorf("the offer has %d entries; the limit is %d", h.Count, maxEntries)
 	case h.Count == 0:
 		return h, errors.New("the offer is empty")
-	case h.Total > MaxFileSize:
-		return h, fmt.Errorf("the offer totals %d bytes; the limit is %d", h.Total, int64(MaxFileSize))
+	case h.Total > maxFileSize:
+		return h, fmt.Errorf("the offer totals %d bytes; the limit is %d", h.Total, int64(maxFileSize))
 	case h.Kind != offerFiles && h.Count != 1:
 		return h, errors.New("a text or stream offer must have exactly one entry")
-	case h.LeftOut > MaxLeftOut:
-		return h, fmt.Errorf("the offer says %d entries were left out; the limit is %d", h.LeftOut, MaxLeftOut)
+	case h.LeftOut > maxLeftOut:
+		return h, fmt.Errorf("the offer says %d entries were left out; the limit is %d", h.LeftOut, maxLeftOut)
 	case h.Text != "" && (h.Kind != offerText || int64(len(h.Text)) != h.Total):
 		return h, errors.New("the offer shows a text that is not the text it offers")
 	}
@@ -147,7 +147,7 @@ func (e entry) append(b []byte) []byte {
 }
 
 // maxEntryBytes bounds one encoded entry, so an entry always fits a record.
-const maxEntryBytes = 1 + binary.MaxVarintLen64 + MaxPathBytes + 3*binary.MaxVarintLen64
+const maxEntryBytes = 1 + binary.MaxVarintLen64 + maxPathBytes + 3*binary.MaxVarintLen64
 
 // decodeEntries decodes the entries in one record and calls f for each.
 // Field-level checks happen here; name rules are in offerChecker.
@@ -156,8 +156,8 @@ func decodeEntries(p []byte, f func(entry) error) error {
 	for len(d.b) > 0 {
 		var e entry
 		e.Kind = entryKind(d.byte())
-		if n := d.uvarint(); n > MaxPathBytes {
-			return fmt.Errorf("an offer entry has a name of %d bytes, longer than the limit of %d", n, MaxPathBytes)
+		if n := d.uvarint(); n > maxPathBytes {
+			return fmt.Errorf("an offer entry has a name of %d bytes, longer than the limit of %d", n, maxPathBytes)
 		} else {
 			e.Path = string(d.bytes(int(n)))
 		}
@@ -174,8 +174,8 @@ func decodeEntries(p []byte, f func(entry) error) error {
 			return fmt.Errorf("offer entry with bad mode %o", mode)
 		}
 		e.Mode = fs.FileMode(mode)
-		if e.Size > MaxFileSize {
-			return fmt.Errorf("offer entry of %d bytes; the limit is %d", e.Size, int64(MaxFileSize))
+		if e.Size > maxFileSize {
+			return fmt.Errorf("offer entry of %d bytes; the limit is %d", e.Size, int64(maxFileSize))
 		}
 		if e.Kind != kindFile && e.Kind != kindText && e.Size != 0 {
 			return errors.New("a folder or stream entry with a size")
@@ -222,8 +222,8 @@ func (r *offerReader) complete() bool { return int64(len(r.o.Entries)) == r.o.He
 // add decodes one entries record.
 func (r *offerReader) add(p []byte) error {
 	r.bytes += len(p)
-	if r.bytes > MaxOfferBytes {
-		return fmt.Errorf("the offer is larger than %d bytes", MaxOfferBytes)
+	if r.bytes > maxOfferBytes {
+		return fmt.Errorf("the offer is larger than %d bytes", maxOfferBytes)
 	}
 	return decodeEntries(p, func(e entry) error {
 		if r.complete() {
@@ -243,7 +243,7 @@ func (r *offerReader) add(p []byte) error {
 		}
 		if len(r.o.Entries) == cap(r.o.Entries) {
 			// Once a first batch has arrived, make room for all the header
-			// announced (at most MaxEntries, the cost of a true maximum
+			// announced (at most maxEntries, the cost of a true maximum
 			// offer): growing step by step copied the entries many times
 			// over, most of a maximum offer's memory.
 			r.o.Entries = slices.Grow(r.o.Entries, int(r.o.Header.Count)-len(r.o.Entries))
@@ -259,8 +259,8 @@ func (r *offerReader) checkKind(e entry) error {
 		if e.Kind != kindText || e.Path != "" {
 			return errors.New("a text offer must hold one text entry")
 		}
-		if e.Size > MaxTextBytes {
-			return fmt.Errorf("the text is %d bytes; the limit is %d", e.Size, MaxTextBytes)
+		if e.Size > maxTextBytes {
+			return fmt.Errorf("the text is %d bytes; the limit is %d", e.Size, maxTextBytes)
 		}
 	case offerStream:
 		if e.Kind != kindStream {

@@ -7,16 +7,16 @@ import (
 	"testing"
 )
 
-// maxOffer encodes an offer at the limits: MaxEntries entries whose records
-// fill MaxOfferBytes (one folder, the rest files in it with long names).
+// maxOffer encodes an offer at the limits: maxEntries entries whose records
+// fill maxOfferBytes (one folder, the rest files in it with long names).
 func maxOffer(t testing.TB) (header []byte, records [][]byte) {
 	t.Helper()
-	per := MaxOfferBytes/MaxEntries - 12 // path bytes per entry, leaving room for the other fields
+	per := maxOfferBytes/maxEntries - 12 // path bytes per entry, leaving room for the other fields
 	stem := strings.Repeat("n", per-len("d/")-8)
 	var recs [][]byte
 	buf := make([]byte, 0, MaxRecordPayload)
 	total := int64(0)
-	for i := range MaxEntries {
+	for i := range maxEntries {
 		e := entry{Kind: kindFile, Path: fmt.Sprintf("d/%s%08d", stem, i), Size: 1, Mode: 0o644, MTime: 1}
 		if i == 0 {
 			e = entry{Kind: kindDir, Path: "d", Mode: 0o755}
@@ -29,7 +29,7 @@ func maxOffer(t testing.TB) (header []byte, records [][]byte) {
 		buf = e.append(buf)
 	}
 	recs = append(recs, buf)
-	h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: MaxEntries, Total: total}
+	h := offerHeader{Version: protocolVersion, Kind: offerFiles, Count: maxEntries, Total: total}
 	return h.append(nil), recs
 }
 

@@ -313,8 +313,8 @@ func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
 // all under the key of the first PREFIX record.
 type answerReader struct {
 	asks    []resumeAsk
-	answers [][HashSize]byte
-	key     [HashSize]byte
+	answers [][hashSize]byte
+	key     [hashSize]byte
 	records int
 	prev    int
 }
@@ -510,8 +510,8 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 	case blockRaw:
 		data = p[1:]
 	case blockZstd:
-		if cap(*zbuf) < BlockSize {
-			*zbuf = make([]byte, 0, BlockSize)
+		if cap(*zbuf) < blockSize {
+			*zbuf = make([]byte, 0, blockSize)
 		}
 		var err error
 		data, err = r.dec.DecodeAll(p[1:], (*zbuf)[:0])
@@ -521,7 +521,7 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 	case blockZero:
 		d := dec{b: p[1:]}
 		n := d.uvarint()
-		if err := d.done(); err != nil || n > BlockSize {
+		if err := d.done(); err != nil || n > blockSize {
 			return protocolError("bad zero block")
 		}
 		zeros = int(n)
@@ -529,7 +529,7 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 		return protocolError("unknown block kind %d", p[0])
 	}
 	n := len(data) + zeros
-	if n == 0 || n > BlockSize {
+	if n == 0 || n > blockSize {
 		return protocolError("block of %d bytes", n)
 	}
 	if cur.e.Kind != kindStream && cur.size+int64(n) > cur.e.Size {

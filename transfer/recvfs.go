@@ -25,10 +25,10 @@ const (
 
 // A stream has no size to check before it is accepted, and compressed data
 // can grow two thousandfold on the disk: a stream written to a folder stops
-// while StreamSpaceReserve bytes are still free there. Free space is
+// while streamSpaceReserve bytes are still free there. Free space is
 // looked at every streamSpaceEvery bytes, far below the reserve.
 const (
-	StreamSpaceReserve = 256 << 20
+	streamSpaceReserve = 256 << 20
 	streamSpaceEvery   = 8 << 20
 )
 
@@ -49,7 +49,7 @@ type disk struct {
 
 	state     []pathState
 	kept      map[int]int64         // files whose prefix matched the sender's: the bytes kept
-	held      map[int][SumSize]byte // checksums of complete files asked about
+	held      map[int][sumSize]byte // checksums of complete files asked about
 	resumable int64                 // bytes from an earlier run, before they are compared
 	resumed   int64                 // bytes kept: they are not sent again
 
@@ -99,7 +99,7 @@ func openDisk(opts ReceiveOptions, o *offer) (*disk, error) {
 		removeEmpty(created)
 		return nil, fmt.Errorf("cannot open the output folder: %w", err)
 	}
-	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, kept: make(map[int]int64), held: make(map[int][SumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
+	d := &disk{root: root, dirs: newDirCache(root), dir: absDir(dir), created: created, overwrite: opts.Overwrite, askClash: opts.Clash != nil, o: o, kept: make(map[int]int64), held: make(map[int][sumSize]byte), opened: make(map[int]bool), freeSpace: opts.freeSpace}
 	if d.freeSpace == nil {
 		d.freeSpace = sysio.FreeSpace
 	}
@@ -368,7 +368,7 @@ func numbered(path string, n int) string {
 
 // streamSpace is asked before n more bytes of stream e, which has size
 // bytes so far, are written: it stops the stream with ErrNoSpace before the
-// folder's free space falls below StreamSpaceReserve.
+// folder's free space falls below streamSpaceReserve.
 func (d *disk) streamSpace(e *entry, size, n int64) error {
 	if size+n <= d.streamAllowed {
 		return nil
@@ -377,12 +377,12 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 	if err != nil {
 		return nil // as for files: a folder whose free space is unknown is not refused
 	}
-	if free-n < StreamSpaceReserve {
+	if free-n < streamSpaceReserve {
 		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
 			ErrNoSpace, safeterm.Escape(e.Path), units.Size(size), units.Size(max(free, 0)),
-			safeterm.Escape(d.dir), units.Size(StreamSpaceReserve))
+			safeterm.Escape(d.dir), units.Size(streamSpaceReserve))
 	}
-	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
+	d.streamAllowed = size + min(streamSpaceEvery, free-streamSpaceReserve)
 	return nil
 }
 
@@ -471,7 +471,7 @@ func (d *disk) asks() []resumeAsk {
 // receiver's machine. A file now shorter than asked gets nil: it matches
 // nothing. Complete files also get their whole-file checksum (held), which
 // FILE_END is checked against if they are kept.
-func (d *disk) localHashes(ctx context.Context, key *[HashSize]byte, asks []resumeAsk) ([]*prefixHash, error) {
+func (d *disk) localHashes(ctx context.Context, key *[hashSize]byte, asks []resumeAsk) ([]*prefixHash, error) {
 	out := make([]*prefixHash, len(asks))
 	buf := make([]byte, 256<<10)
 	for i, a := range asks {

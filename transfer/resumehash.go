@@ -19,13 +19,13 @@ import (
 // so a proof can neither be computed without the bytes nor be carried over
 // from another transfer.
 type prefixHash struct {
-	answer, proof [HashSize]byte
+	answer, proof [hashSize]byte
 }
 
 // hashPrefix reads up to n bytes of r (also into extra, if not nil) and
 // returns their prefix hash under key and how many bytes there were. It
 // stops when ctx ends. Memory stays flat: buf is the only buffer.
-func hashPrefix(ctx context.Context, key *[HashSize]byte, r io.Reader, n int64, extra io.Writer, buf []byte) (prefixHash, int64, error) {
+func hashPrefix(ctx context.Context, key *[hashSize]byte, r io.Reader, n int64, extra io.Writer, buf []byte) (prefixHash, int64, error) {
 	h, err := blake3.NewKeyed(key[:])
 	if err != nil {
 		return prefixHash{}, 0, err // only for a key of the wrong size
@@ -38,13 +38,13 @@ func hashPrefix(ctx context.Context, key *[HashSize]byte, r io.Reader, n int64, 
 	if err != nil {
 		return prefixHash{}, got, err
 	}
-	var out [3 * HashSize]byte
+	var out [3 * hashSize]byte
 	if _, err := h.Digest().Read(out[:]); err != nil {
 		return prefixHash{}, got, err
 	}
 	var ph prefixHash
-	copy(ph.answer[:], out[:HashSize])
-	copy(ph.proof[:], out[2*HashSize:])
+	copy(ph.answer[:], out[:hashSize])
+	copy(ph.proof[:], out[2*hashSize:])
 	return ph, got, nil
 }
 

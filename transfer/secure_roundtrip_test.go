@@ -62,13 +62,13 @@ func securePair(t *testing.T) (snd, rcv *secure.Conn) {
 
 func TestRoundTripOverSecureChannel(t *testing.T) {
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "set", "random.bin"), randBytes(21, 3*BlockSize+777), 0o644)
-	writeFile(t, filepath.Join(src, "set", "text.txt"), compressible(5*BlockSize+3), 0o644)
+	writeFile(t, filepath.Join(src, "set", "random.bin"), randBytes(21, 3*blockSize+777), 0o644)
+	writeFile(t, filepath.Join(src, "set", "text.txt"), compressible(5*blockSize+3), 0o644)
 	writeFile(t, filepath.Join(src, "set", "empty"), nil, 0o644)
 	// Large enough for direct writes, with a partial last disk block.
 	writeFile(t, filepath.Join(src, "set", "large.bin"), randBytes(24, directMinSize+3*directAlign+999), 0o644)
 	// Zero blocks in the middle of data: sent as lengths, not bytes.
-	zeros := append(append(randBytes(22, 1000), make([]byte, 2*BlockSize)...), randBytes(23, 5000)...)
+	zeros := append(append(randBytes(22, 1000), make([]byte, 2*blockSize)...), randBytes(23, 5000)...)
 	writeFile(t, filepath.Join(src, "set", "zeros.bin"), zeros, 0o644)
 	for _, mode := range []Compression{CompressOff, CompressAuto, CompressOn} {
 		t.Run(string(mode), func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestRoundTripOverSecureChannel(t *testing.T) {
 			if done.WireBytes >= done.Bytes {
 				t.Errorf("%d bytes on the wire for %d bytes of files", done.WireBytes, done.Bytes)
 			}
-			if text := int64(5*BlockSize + 3); mode == CompressOn && done.WireBytes > done.Bytes-text {
+			if text := int64(5*blockSize + 3); mode == CompressOn && done.WireBytes > done.Bytes-text {
 				t.Errorf("compression on: %d bytes on the wire for %d bytes, of which %d compressible", done.WireBytes, done.Bytes, text)
 			}
 		})

@@ -67,8 +67,8 @@ func checkSources(opts SendOptions) ([]source, error) {
 		return nil, errors.New("nothing to send: name files or folders, text, or standard input")
 	case kinds > 1:
 		return nil, errors.New("send files, text or standard input, not a mix")
-	case opts.IsText && len(opts.Text) > MaxTextBytes:
-		return nil, fmt.Errorf("the text is %d bytes; send it as a file (text is limited to %d bytes)", len(opts.Text), MaxTextBytes)
+	case opts.IsText && len(opts.Text) > maxTextBytes:
+		return nil, fmt.Errorf("the text is %d bytes; send it as a file (text is limited to %d bytes)", len(opts.Text), maxTextBytes)
 	case opts.Stdin != nil:
 		name := streamName(opts)
 		if err := checkPath(name, nameRules{}); err != nil || strings.Contains(name, "/") {
@@ -150,7 +150,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 	case opts.IsText:
 		out.header.Kind = offerText
 		out.add(entry{Kind: kindText, Size: int64(len(opts.Text))}, sourceRef{})
-		if len(opts.Text) <= MaxTextPreview {
+		if len(opts.Text) <= maxTextPreview {
 			out.header.Text = opts.Text // shown before accepting (issue 16, item 19)
 		}
 	case opts.Stdin != nil:
@@ -216,8 +216,8 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			default:
 				out.skip(em, Skipped{Path: name, Reason: "special file"})
 			}
-			if len(out.entries) > MaxEntries {
-				return fmt.Errorf("too many files and folders: bob sends at most %d at once", MaxEntries)
+			if len(out.entries) > maxEntries {
+				return fmt.Errorf("too many files and folders: bob sends at most %d at once", maxEntries)
 			}
 			return nil
 		})
@@ -226,8 +226,8 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 		}
 	}
 	out.header.Count = int64(len(out.entries))
-	if out.header.Total > MaxFileSize {
-		return nil, fmt.Errorf("too much data: bob sends at most %d bytes at once", int64(MaxFileSize))
+	if out.header.Total > maxFileSize {
+		return nil, fmt.Errorf("too much data: bob sends at most %d bytes at once", int64(maxFileSize))
 	}
 	// Fail here, clearly, rather than have the receiver reject the offer.
 	check := newOfferChecker(nameRules{})
@@ -258,7 +258,7 @@ func (o *outgoing) add(e entry, src sourceRef) {
 // receiver (issue 16, item 16).
 func (o *outgoing) skip(em *emitter, s Skipped) {
 	em.emit(s)
-	o.header.LeftOut = min(o.header.LeftOut+1, MaxLeftOut)
+	o.header.LeftOut = min(o.header.LeftOut+1, maxLeftOut)
 }
 
 // dropFolder takes back the last entry if it is the folder name: one that
@@ -418,7 +418,7 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 	}
 	// The receiver waits for every answer: a record from it while the
 	// sender hashes is a stop (or a breach), and ends the hashing.
-	var proofs []*[HashSize]byte
+	var proofs []*[hashSize]byte
 	var w *listWriter
 	err := s.c.quiet(ctx, "the answers to its questions", func(ctx context.Context) (err error) {
 		proofs, w, err = s.answerAsks(ctx, asks)
@@ -455,8 +455,8 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 // left in the writer it returns. It returns the proof expected for each
 // question (nil where the file is now shorter than asked: nothing can
 // prove it).
-func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize]byte, *listWriter, error) {
-	var key [HashSize]byte
+func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[hashSize]byte, *listWriter, error) {
+	var key [hashSize]byte
 	rand.Read(key[:]) // never fails (crypto/rand)
 	// The key goes first, alone: the receiver hashes its own files while
 	// the sender hashes.
@@ -466,7 +466,7 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[HashSize
 	}
 	roots := &sourceRoots{dirs: s.out.dirs}
 	defer roots.close()
-	proofs := make([]*[HashSize]byte, len(asks))
+	proofs := make([]*[hashSize]byte, len(asks))
 	buf := make([]byte, 256<<10)
 	for i, a := range asks {
 		e := &s.out.entries[a.Index]

@@ -39,9 +39,9 @@ const (
 )
 
 // sendBlockSize is how many file bytes the sender puts in a data record: the
-// most that fits (BlockSize) rounded down to whole disk blocks, so that a
+// most that fits (blockSize) rounded down to whole disk blocks, so that a
 // receiver can write each record's data with direct I/O as it stands.
-const sendBlockSize = BlockSize / directAlign * directAlign
+const sendBlockSize = blockSize / directAlign * directAlign
 
 // blockDataAt is where a block's data starts in the sender's buffers: a cache
 // line boundary. The kernel copies file pages into a buffer more than three
@@ -51,7 +51,7 @@ const sendBlockSize = BlockSize / directAlign * directAlign
 const blockDataAt = 64
 
 // zeroBlock is compared against to find all-zero blocks (sparse files).
-var zeroBlock [BlockSize]byte
+var zeroBlock [blockSize]byte
 
 const (
 	stPending int32 = iota
@@ -337,7 +337,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 	offset := p.s.keep[idx]
 	if offset > 0 {
 		buf := p.bufs.get()
-		n, err := io.CopyBuffer(h, io.LimitReader(r, offset), (*buf)[:BlockSize])
+		n, err := io.CopyBuffer(h, io.LimitReader(r, offset), (*buf)[:blockSize])
 		p.bufs.put(buf)
 		if err == nil && n != offset {
 			err = fmt.Errorf("it changed while being sent: it is shorter than the %d bytes announced", e.Size)

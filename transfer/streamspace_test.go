@@ -12,7 +12,7 @@ import (
 
 // A stream has no size to check before accepting, and zstd turns a few
 // hundred kilobytes into gigabytes: written to a folder, it must stop while
-// StreamSpaceReserve is still free (issue 18, item 7).
+// streamSpaceReserve is still free (issue 18, item 7).
 func TestStreamKeepsFreeSpaceReserve(t *testing.T) {
 	out := t.TempDir()
 	const step = 8 << 20
@@ -20,7 +20,7 @@ func TestStreamKeepsFreeSpaceReserve(t *testing.T) {
 	// stream only 2 MiB above the reserve are left, then less than none.
 	var looks atomic.Int64
 	free := func(string) (int64, error) {
-		return StreamSpaceReserve + 10<<20 - looks.Add(1)*step + step, nil
+		return streamSpaceReserve + 10<<20 - looks.Add(1)*step + step, nil
 	}
 	data := bytes.Repeat([]byte{'a'}, 64<<20) // compresses to almost nothing
 	so := SendOptions{Stdin: bytes.NewReader(data), StreamName: "bomb.bin", Compress: "on"}

@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// TestShortTextInOffer: a text of at most MaxTextPreview bytes travels in
+// TestShortTextInOffer: a text of at most maxTextPreview bytes travels in
 // the offer, so the person reads it before accepting (issue 16, item 19);
 // a longer one does not.
 func TestShortTextInOffer(t *testing.T) {
-	for _, text := range []string{"meet at 6\x1b[2J\n", strings.Repeat("x", MaxTextPreview)} {
+	for _, text := range []string{"meet at 6\x1b[2J\n", strings.Repeat("x", maxTextPreview)} {
 		var asked OfferReceived
 		r := transfer(t, SendOptions{Text: text, IsText: true}, ReceiveOptions{Accept: func(_ context.Context, o OfferReceived) (bool, error) {
 			asked = o
@@ -24,7 +24,7 @@ func TestShortTextInOffer(t *testing.T) {
 			t.Fatalf("the offer shows the text %q, want %q", asked.Text, text)
 		}
 	}
-	long := strings.Repeat("y", MaxTextPreview+1)
+	long := strings.Repeat("y", maxTextPreview+1)
 	r := transfer(t, SendOptions{Text: long, IsText: true}, ReceiveOptions{})
 	mustOK(t, r)
 	if o := eventsOf[OfferReceived](r.recvEv.list()); len(o) != 1 || o[0].Text != "" {
@@ -54,7 +54,7 @@ func TestHostileTextPreview(t *testing.T) {
 	for name, h := range map[string]offerHeader{
 		"shorter than the text": {Version: protocolVersion, Kind: offerText, Count: 1, Total: 6, Text: "hello"},
 		"in a file offer":       {Version: protocolVersion, Kind: offerFiles, Count: 1, Total: 5, Text: "hello"},
-		"too long":              {Version: protocolVersion, Kind: offerText, Count: 1, Total: MaxTextPreview + 1, Text: strings.Repeat("z", MaxTextPreview+1)},
+		"too long":              {Version: protocolVersion, Kind: offerText, Count: 1, Total: maxTextPreview + 1, Text: strings.Repeat("z", maxTextPreview+1)},
 	} {
 		err := hostileSend(t, ReceiveOptions{}, func(p fakePeer) { textOffer(p, h) })
 		if !errors.Is(err, ErrUnsafeOffer) || !strings.Contains(err.Error(), "bad offer header") && !strings.Contains(err.Error(), "not the text it offers") {

@@ -11,7 +11,8 @@ import (
 // secure channel (transfer/secure), in tests an in-memory pair.
 // WriteRecord is called by one goroutine at a time; the payload ReadRecord
 // returns is valid only until the next ReadRecord. ReadRecord returns io.EOF
-// only after the peer's authenticated end record (CloseWrite).
+// only after the peer's authenticated end record (CloseWrite). It carries
+// payloads of up to MaxRecordPayload bytes.
 type Channel interface {
 	WriteRecord(typ byte, payload []byte) error
 	ReadRecord() (typ byte, payload []byte, err error)
@@ -43,16 +44,16 @@ const (
 // Data block encodings (first byte of a recData payload).
 const (
 	blockRaw  byte = 0 // the bytes follow
-	blockZstd byte = 1 // one zstd frame follows, decoding to at most BlockSize bytes
+	blockZstd byte = 1 // one zstd frame follows, decoding to at most blockSize bytes
 	blockZero byte = 2 // uvarint n: n zero bytes
 )
 
-// BlockSize is the most file bytes one data record stands for.
-const BlockSize = MaxRecordPayload - 1
+// blockSize is the most file bytes one data record stands for.
+const blockSize = MaxRecordPayload - 1
 
-// HashSize is the size of the BLAKE3 hashes in resume answers and proofs,
+// hashSize is the size of the BLAKE3 hashes in resume answers and proofs,
 // the resume key and summaries.
-const HashSize = 32
+const hashSize = 32
 
 // protocolVersion 3: the sender answers resume questions with its own
 // prefix hashes and the receiver compares them (2: the receiver sent the
@@ -110,10 +111,10 @@ func (d *dec) size() int64 {
 	return int64(v)
 }
 
-// index reads an entry index, which is at most MaxEntries.
+// index reads an entry index, which is at most maxEntries.
 func (d *dec) index() int {
 	v := d.uvarint()
-	if v > MaxEntries {
+	if v > maxEntries {
 		d.fail(errors.New("entry index out of range in record"))
 		return 0
 	}
@@ -159,8 +160,8 @@ func (d *dec) str(max int) string {
 	return string(d.bytes(int(n)))
 }
 
-func (d *dec) hash() (h [HashSize]byte) {
-	copy(h[:], d.bytes(HashSize))
+func (d *dec) hash() (h [hashSize]byte) {
+	copy(h[:], d.bytes(hashSize))
 	return h
 }
 
@@ -202,7 +203,7 @@ func decodeFileStart(p []byte) (m fileStart, err error) {
 type fileEnd struct {
 	Index int
 	Size  int64
-	Sum   [SumSize]byte
+	Sum   [sumSize]byte
 }
 
 func (m fileEnd) append(b []byte) []byte {
@@ -215,7 +216,7 @@ func decodeFileEnd(p []byte) (m fileEnd, err error) {
 	d := dec{b: p}
 	m.Index = d.index()
 	m.Size = d.size()
-	copy(m.Sum[:], d.bytes(SumSize))
+	copy(m.Sum[:], d.bytes(sumSize))
 	return m, d.done()
 }
 
@@ -224,7 +225,7 @@ func decodeFileEnd(p []byte) (m fileEnd, err error) {
 type summary struct {
 	Files  int64
 	Bytes  int64
-	Digest [HashSize]byte
+	Digest [hashSize]byte
 }
 
 func (m summary) append(b []byte) []byte {
@@ -263,7 +264,7 @@ func decodeResume(p []byte, prev int, f func(resumeAsk) error) (int, error) {
 
 // decodeList decodes a record of delta-coded items (RESUME, PREFIX, KEEP):
 // each an index delta, then the fields read reads. Indexes must ascend
-// strictly from prev and stay within MaxEntries; it returns the last index.
+// strictly from prev and stay within maxEntries; it returns the last index.
 func decodeList[T any](p []byte, prev int, read func(d *dec, index int) T, f func(T) error) (int, error) {
 	d := dec{b: p}
 	for len(d.b) > 0 && d.err == nil {
@@ -271,7 +272,7 @@ func decodeList[T any](p []byte, prev int, read func(d *dec, index int) T, f fun
 		if d.err != nil {
 			break
 		}
-		if delta == 0 || delta > MaxEntries || int64(prev)+int64(delta) > MaxEntries {
+		if delta == 0 || delta > maxEntries || int64(prev)+int64(delta) > maxEntries {
 			return prev, errors.New("resume records out of order")
 		}
 		v := read(&d, prev+int(delta))
@@ -337,7 +338,7 @@ func (w *listWriter) flush() error {
 // proof that its prefix matched: the keyed hash's bytes 64 to 96).
 type indexedHash struct {
 	Index int
-	Hash  [HashSize]byte
+	Hash  [hashSize]byte
 }
 
 // appendIndexedHash encodes one answer or proof, delta-coded like questions.
@@ -354,7 +355,7 @@ func decodeIndexedHashes(p []byte, prev int, f func(indexedHash) error) (int, er
 
 // decodePrefix splits a PREFIX record into the resume key it starts with
 // and its answers, which decodeIndexedHashes reads.
-func decodePrefix(p []byte) (key [HashSize]byte, answers []byte, err error) {
+func decodePrefix(p []byte) (key [hashSize]byte, answers []byte, err error) {
 	d := dec{b: p}
 	key = d.hash()
 	return key, d.b, d.err
@@ -363,7 +364,7 @@ func decodePrefix(p []byte) (key [HashSize]byte, answers []byte, err error) {
 // Largest encodings of one question and of one answer or proof.
 const (
 	maxAskBytes  = 2 * binary.MaxVarintLen64
-	maxHashBytes = binary.MaxVarintLen64 + HashSize
+	maxHashBytes = binary.MaxVarintLen64 + hashSize
 )
 
 // accept ends the receiver's answer (ACCEPT: Claims is the number of

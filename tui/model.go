@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bob-p2p/bob/transfer"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -48,6 +49,7 @@ type acceptReply struct {
 type config struct {
 	opts    Options
 	st      styles
+	keys    keyMap
 	r       *lipgloss.Renderer
 	animate bool             // spinners tick; off in golden tests so frames are fixed
 	now     func() time.Time // the clock; tests move their own
@@ -55,7 +57,7 @@ type config struct {
 }
 
 func newConfig(opts Options, r *lipgloss.Renderer, animate bool) *config {
-	return &config{opts: opts, st: newStyles(r), r: r, animate: animate, now: time.Now}
+	return &config{opts: opts, st: newStyles(r), keys: newKeyMap(), r: r, animate: animate, now: time.Now}
 }
 
 // tick sends a tickMsg in a second, or nothing if the program ends first.
@@ -149,10 +151,11 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return next, tea.Batch(clear, cmd)
 
 	case tea.KeyMsg:
-		if msg.String() == "ctrl+c" {
-			return m.interrupt()
+		cancel := m.cfg.keys.cancel
+		if _, prompting := m.screen.(offerScreen); prompting {
+			cancel = m.cfg.keys.offerCancel // q answers the question there
 		}
-		if _, prompting := m.screen.(offerScreen); !prompting && msg.String() == "q" {
+		if key.Matches(msg, cancel) {
 			return m.interrupt()
 		}
 		return m.forward(msg)
@@ -347,7 +350,7 @@ func (m model) View() string {
 		if m.quitting {
 			b.WriteString(st.warn.Render("stopped before the transfer ended"))
 		} else {
-			b.WriteString(st.warn.Render("cancelling… (ctrl+c again to quit now)"))
+			b.WriteString(st.warn.Render("cancelling… (" + m.cfg.keys.cancel.Help().Key + " again to quit now)"))
 		}
 	}
 	return fitWindow(st, b.String(), m.width, m.height) + "\n"

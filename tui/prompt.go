@@ -11,6 +11,7 @@ import (
 
 	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -54,6 +55,7 @@ func PromptCode(ctx context.Context, in io.Reader, out io.Writer, complete func(
 // under the cursor, and the candidates when a prefix is ambiguous.
 type promptModel struct {
 	st         styles
+	keys       keyMap
 	input      textinput.Model
 	complete   func(string) []string
 	candidates []string
@@ -74,7 +76,7 @@ func newPromptModel(st styles, complete func(string) []string) promptModel {
 	in.Cursor.SetMode(cursor.CursorStatic)
 	in.KeyMap.AcceptSuggestion.SetEnabled(false) // tab is ours
 	in.Focus()
-	return promptModel{st: st, input: in, complete: complete}
+	return promptModel{st: st, keys: newKeyMap(), input: in, complete: complete}
 }
 
 func (m promptModel) Init() tea.Cmd { return nil }
@@ -89,11 +91,11 @@ func (m promptModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.input, cmd = m.input.Update(msg)
 		return m, cmd
 	}
-	switch k.String() {
-	case "ctrl+c", "esc":
+	switch {
+	case key.Matches(k, m.keys.promptCancel):
 		m.cancelled = true
 		return m, tea.Quit
-	case "enter":
+	case key.Matches(k, m.keys.enter):
 		v := strings.TrimSpace(m.input.Value())
 		if v == "" {
 			m.hint = "type the code the sender sees, like 7-guitarist-revenge"
@@ -102,7 +104,7 @@ func (m promptModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.value = v
 		m.entered = true
 		return m, tea.Quit
-	case "tab":
+	case key.Matches(k, m.keys.complete):
 		return m.completeWord(), nil
 	}
 	m.hint = ""
@@ -188,7 +190,8 @@ func (m promptModel) View() string {
 	if m.entered || m.cancelled {
 		return "" // do not leave the code on the screen
 	}
-	lines := []string{m.st.dim.Render("Type the code from the sender (tab completes words, esc cancels)"), m.input.View()}
+	help := m.st.dim.Render("Type the code from the sender (") + m.st.helpLine(0, ", ", m.keys.promptKeys()...) + m.st.dim.Render(")")
+	lines := []string{help, m.input.View()}
 	if len(m.candidates) > 0 {
 		shown := m.candidates
 		more := ""

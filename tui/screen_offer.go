@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bob-p2p/bob/transfer"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -20,27 +21,19 @@ type offerScreen struct {
 	width, height int
 	offer         transfer.OfferReceived
 	list          entryList
+	keys          keyMap // cfg.keys less what the buttons bind
 	buttons       []button
 	sel           int // the highlighted button
 	answered      bool
 }
 
-// button is one answer: its label, its key, and what it decides.
+// button is one answer: its label, its keys, and what it decides.
 type button struct {
-	label, key string
-	accept     bool
-	choice     transfer.ClashChoice
+	label  string
+	keys   key.Binding
+	accept bool
+	choice transfer.ClashChoice
 }
-
-var (
-	acceptButtons = []button{{"Accept", "y", true, 0}, {"Decline", "n", false, 0}}
-	clashButtons  = []button{
-		{"Overwrite", "o", true, transfer.ClashOverwrite},
-		{"Keep both", "k", true, transfer.ClashKeepBoth},
-		{"Skip those", "s", true, transfer.ClashSkip},
-		{"Cancel", "n", false, transfer.ClashCancel},
-	}
-)
 
 func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) offerScreen {
 	return newQuestionScreen(cfg, o, false, width, height)
@@ -49,9 +42,9 @@ func newOfferScreen(cfg *config, o transfer.OfferReceived, width, height int) of
 // newQuestionScreen is the offer screen; with clash it asks about files
 // that exist rather than whether to accept.
 func newQuestionScreen(cfg *config, o transfer.OfferReceived, clash bool, width, height int) offerScreen {
-	s := offerScreen{cfg: cfg, offer: o, buttons: acceptButtons}
-	if clash {
-		s.buttons = clashButtons
+	s := offerScreen{cfg: cfg, offer: o, keys: cfg.keys, buttons: cfg.keys.buttons(clash)}
+	for _, b := range []*key.Binding{&s.keys.up, &s.keys.down, &s.keys.pageUp, &s.keys.pageDown, &s.keys.home, &s.keys.end} {
+		*b = without(*b, s.buttons)
 	}
 	s.sel = len(s.buttons) - 1 // the safe answer
 	s.list = entryList{cfg: cfg, n: len(o.Entries), unit: "entries", line: func(i int) string {
@@ -107,37 +100,34 @@ func (s offerScreen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if s.answered {
 			return s, nil
 		}
-		k := msg.String()
 		for i, b := range s.buttons {
-			if k == b.key || k == strings.ToUpper(b.key) {
+			if key.Matches(msg, b.keys) {
 				return s.answer(i)
 			}
 		}
-		last := len(s.buttons) - 1
-		switch k {
-		case "q", "esc", "c":
-			return s.answer(last)
-		case "enter":
+		k, last := s.keys, len(s.buttons)-1
+		switch {
+		case key.Matches(msg, k.confirm):
 			return s.answer(s.sel)
-		case "left":
+		case key.Matches(msg, k.left):
 			s.sel = max(s.sel-1, 0)
-		case "right":
+		case key.Matches(msg, k.right):
 			s.sel = min(s.sel+1, last)
-		case "tab":
+		case key.Matches(msg, k.next):
 			s.sel = (s.sel + 1) % len(s.buttons)
-		case "shift+tab":
+		case key.Matches(msg, k.prev):
 			s.sel = (s.sel + last) % len(s.buttons)
-		case "up", "k":
+		case key.Matches(msg, k.up):
 			s.list.scroll(-1)
-		case "down", "j":
+		case key.Matches(msg, k.down):
 			s.list.scroll(1)
-		case "pgup", "b":
+		case key.Matches(msg, k.pageUp):
 			s.list.scroll(-s.list.height)
-		case "pgdown", " ", "f":
+		case key.Matches(msg, k.pageDown):
 			s.list.scroll(s.list.height)
-		case "home", "g":
+		case key.Matches(msg, k.home):
 			s.list.scroll(-s.list.n)
-		case "end", "G":
+		case key.Matches(msg, k.end):
 			s.list.scroll(s.list.n)
 		}
 		return s, nil
@@ -160,7 +150,8 @@ func (s offerScreen) View() string {
 		view, last := s.list.view()
 		lines = append(lines, st.listBox.Render(view))
 		if last < n || s.list.offset > 0 {
-			lines = append(lines, st.dim.Render(fmt.Sprintf("%s %d–%d of %d · ↑/↓ pgup/pgdn home/end scroll", s.list.unit, s.list.offset+1, last, n)))
+			lines = append(lines, st.dim.Render(fmt.Sprintf("%s %d–%d of %d · ", s.list.unit, s.list.offset+1, last, n))+
+				st.helpLine(0, " · ", s.keys.scrollKeys()...))
 		}
 	}
 	for _, w := range offerWarnings(o) {
@@ -173,7 +164,6 @@ func (s offerScreen) View() string {
 		lines = append(lines, st.dim.Render(resumableNote(o.Resumable)))
 	}
 	var row []string
-	var keys []string
 	for i, b := range s.buttons {
 		if i > 0 {
 			row = append(row, " ")
@@ -183,18 +173,22 @@ func (s offerScreen) View() string {
 		} else {
 			row = append(row, st.button.Render(b.label))
 		}
-		keys = append(keys, st.key.Render(b.key)+" "+strings.ToLower(b.label))
 	}
 	if len(s.buttons) > 2 {
 		lines = append(lines, "", "Some files are already here. What should bob do with them?")
-	} else {
-		keys = []string{st.key.Render("y") + " accept", st.key.Render("n") + " decline"}
 	}
-	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, row...), "")
-	help := strings.Join(keys, " · ") + " · " + st.key.Render("←/→") + " choose · " + st.key.Render("enter") + " confirm · " +
-		st.key.Render("ctrl+c") + " cancel"
-	lines = append(lines, st.dim.Render(help))
+	lines = append(lines, "", lipgloss.JoinHorizontal(lipgloss.Top, row...), "", st.helpLine(contentWidth(s.width), " · ", s.helpKeys()...))
 	return strings.Join(lines, "\n")
+}
+
+// helpKeys are the bindings of the screen's help line, each answer first.
+func (s offerScreen) helpKeys() []key.Binding {
+	var keys []key.Binding
+	for _, b := range s.buttons {
+		keys = append(keys, b.keys)
+	}
+	k := s.keys
+	return append(keys, k.left, k.right, k.next, k.prev, k.confirm, k.offerCancel)
 }
 
 // entryList is the offer's entries (or a short text's lines), drawn a

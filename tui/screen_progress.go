@@ -166,6 +166,6 @@ func (s progressScreen) View() string {
 		lines = append(lines, st.warn.Render(skippedNote(s.skipped)))
 	}
 	lines = appendList(lines, st, list{dim: true, show: maxResumeShown}, s.resumes)
-	lines = append(lines, "", st.dim.Render(st.key.Render("ctrl+c")+" cancel"))
+	lines = append(lines, "", st.helpLine(0, " · ", s.cfg.keys.cancel))
 	return strings.Join(lines, "\n")
 }

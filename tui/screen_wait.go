@@ -202,7 +202,7 @@ func (s waitScreen) View() string {
 	if s.skipped > 0 {
 		bottom = append(bottom, st.warn.Render(skippedNote(s.skipped)))
 	}
-	bottom = append(bottom, "", st.dim.Render(st.key.Render("ctrl+c")+" cancel"))
+	bottom = append(bottom, "", st.helpLine(0, " · ", s.cfg.keys.cancel))
 
 	// Without room for the box, the code stands on its own line. The
 	// window also holds the top margin and the line after the view.

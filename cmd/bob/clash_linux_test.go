@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bob-p2p/bob/relay/relaytest"
+	"github.com/bob-p2p/bob/internal/relaytest"
 )
 
 // TestClashOnTerminal: a receiver on a terminal is shown the offer with the

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bob-p2p/bob/relay/relaytest"
+	"github.com/bob-p2p/bob/internal/relaytest"
 )
 
 // openPTY returns a pseudo-terminal's controller and terminal ends.

@@ -89,7 +89,7 @@ func ClaimObserved(ctx context.Context, conn net.Conn, nameplate, password strin
 }
 
 func writeHello(conn net.Conn, h Hello) error {
-	b, err := AppendHello(make([]byte, 0, headerLen+MaxBody), h)
+	b, err := AppendHello(make([]byte, 0, headerLen+maxBody), h)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@
 //
 //	"BOB" | version (1 byte) | type (1 byte) | body length (2 bytes, big endian) | body
 //
-// The body is at most [MaxBody] bytes. A client sends exactly one frame, its
+// The body is at most 512 bytes (maxBody). A client sends exactly one frame, its
 // hello, and nothing more until the relay answers "paired"; from then on the
 // connection is a raw byte pipe to the peer. Neither side ever reads past a
 // frame, so no byte of the peer's stream is consumed by the rendezvous.
@@ -31,9 +31,9 @@ const DefaultPort = 9009
 
 // Limits of the exchange. Anything larger is refused before it is read.
 const (
-	MaxBody         = 512
+	maxBody         = 512
 	MaxNameplateLen = 8
-	MaxPasswordLen  = 255
+	maxPasswordLen  = 255
 	headerLen       = 7
 )
 
@@ -91,8 +91,8 @@ func AppendHello(b []byte, h Hello) ([]byte, error) {
 			return b, err
 		}
 	}
-	if len(h.Password) > MaxPasswordLen {
-		return b, fmt.Errorf("relay password is longer than %d bytes", MaxPasswordLen)
+	if len(h.Password) > maxPasswordLen {
+		return b, fmt.Errorf("relay password is longer than %d bytes", maxPasswordLen)
 	}
 	body := 2 + len(h.Nameplate) + len(h.Password)
 	b = appendHeader(b, byte(h.Role), body)
@@ -118,7 +118,7 @@ type frame struct {
 
 // readFrame reads exactly one frame from r and nothing more. A frame of
 // another version is returned with its body so that the caller can answer it.
-func readFrame(r io.Reader, buf *[headerLen + MaxBody]byte) (frame, error) {
+func readFrame(r io.Reader, buf *[headerLen + maxBody]byte) (frame, error) {
 	hdr := buf[:headerLen]
 	if _, err := io.ReadFull(r, hdr); err != nil {
 		return frame{}, err
@@ -127,8 +127,8 @@ func readFrame(r io.Reader, buf *[headerLen + MaxBody]byte) (frame, error) {
 		return frame{}, fmt.Errorf("%w: not a bob rendezvous frame", ErrMalformed)
 	}
 	n := int(binary.BigEndian.Uint16(hdr[5:7]))
-	if n > MaxBody {
-		return frame{}, fmt.Errorf("%w: %d-byte body is over the %d-byte limit", ErrMalformed, n, MaxBody)
+	if n > maxBody {
+		return frame{}, fmt.Errorf("%w: %d-byte body is over the %d-byte limit", ErrMalformed, n, maxBody)
 	}
 	body := buf[headerLen : headerLen+n]
 	if _, err := io.ReadFull(r, body); err != nil {
@@ -145,7 +145,7 @@ func readFrame(r io.Reader, buf *[headerLen + MaxBody]byte) (frame, error) {
 // wrapping [ErrMalformed] for anything else that is not a valid hello, and
 // the reader's error (io.EOF, a timeout...) if the hello did not arrive whole.
 func ReadHello(r io.Reader) (Hello, error) {
-	var buf [headerLen + MaxBody]byte
+	var buf [headerLen + maxBody]byte
 	f, err := readFrame(r, &buf)
 	if err != nil {
 		return Hello{}, err
@@ -294,7 +294,7 @@ type Reply struct {
 // is returned as a Reply whose Err is set; the error return is for a reply
 // that could not be read or makes no sense.
 func ReadReply(r io.Reader) (Reply, error) {
-	var buf [headerLen + MaxBody]byte
+	var buf [headerLen + maxBody]byte
 	f, err := readFrame(r, &buf)
 	if err != nil {
 		return Reply{}, err

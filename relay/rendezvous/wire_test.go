@@ -30,7 +30,7 @@ func TestHelloRoundTrip(t *testing.T) {
 	for _, h := range []Hello{
 		{Role: RoleSend},
 		{Role: RoleSend, Nameplate: "7"},
-		{Role: RoleSend, Nameplate: "12345678", Password: strings.Repeat("p", MaxPasswordLen)},
+		{Role: RoleSend, Nameplate: "12345678", Password: strings.Repeat("p", maxPasswordLen)},
 		{Role: RoleReceive, Nameplate: "007", Password: "secret"},
 	} {
 		b, err := AppendHello(nil, h)
@@ -56,7 +56,7 @@ func TestAppendHelloRefusesBadFields(t *testing.T) {
 		{Role: RoleReceive},
 		{Role: RoleSend, Nameplate: "123456789"},
 		{Role: RoleSend, Nameplate: "1a"},
-		{Role: RoleSend, Password: strings.Repeat("p", MaxPasswordLen+1)},
+		{Role: RoleSend, Password: strings.Repeat("p", maxPasswordLen+1)},
 	} {
 		if _, err := AppendHello(nil, h); err == nil {
 			t.Errorf("AppendHello(%+v) succeeded", h)
@@ -185,7 +185,7 @@ func FuzzReadHello(f *testing.F) {
 		r := bytes.NewReader(data)
 		h, err := ReadHello(r)
 		consumed := len(data) - r.Len()
-		if consumed > headerLen+MaxBody {
+		if consumed > headerLen+maxBody {
 			t.Fatalf("read %d bytes, more than one frame can hold", consumed)
 		}
 		if err != nil {
@@ -213,7 +213,7 @@ func FuzzReadReply(f *testing.F) {
 		r := bytes.NewReader(data)
 		rep, err := ReadReply(r)
 		consumed := len(data) - r.Len()
-		if consumed > headerLen+MaxBody {
+		if consumed > headerLen+maxBody {
 			t.Fatalf("read %d bytes, more than one frame can hold", consumed)
 		}
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bob-p2p/bob/relay/relaytest"
+	"github.com/bob-p2p/bob/internal/relaytest"
 	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 
