@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/internal/units"
 )
 
 // Errors a transfer ends with. Test with errors.Is; the returned errors wrap
-// these with details (names escaped with safeterm.Escape).
+// these with details. Names and peer text in them are raw: whoever shows an
+// error escapes it (internal/safeterm), once.
 var (
 	// ErrDeclined: the receiver declined the offer.
 	ErrDeclined = errors.New("the transfer was declined")
@@ -47,7 +47,7 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // Hint tells the person what was kept and how to resume.
 func (e *PartialError) Hint() string {
 	return fmt.Sprintf("%s received so far stay in %s as .bob-part files: receive the same files into that folder again to resume",
-		units.Size(e.Kept), safeterm.Escape(e.Dir))
+		units.Size(e.Kept), e.Dir)
 }
 
 // peerStop is a stop record received from the peer.
@@ -58,7 +58,7 @@ type peerStop struct {
 }
 
 func (e *peerStop) Error() string {
-	msg := safeterm.Escape(e.msg)
+	msg := e.msg
 	switch e.code {
 	case stopCancel:
 		return "cancelled by the " + e.by

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
 )
 
@@ -143,8 +144,8 @@ func FuzzRecord(f *testing.F) {
 					t.Fatalf("bad stop accepted: %+v", m)
 				}
 				e := &peerStop{by: "sender", code: m.Code, msg: m.Message}
-				if strings.ContainsAny(e.Error(), "\x1b\x00\n\r\x07") {
-					t.Fatalf("stop message printed raw: %q", e.Error())
+				if shown := safeterm.Escape(e.Error()); strings.ContainsAny(shown, "\x1b\x00\n\r\x07") {
+					t.Fatalf("stop message shown raw: %q", shown)
 				}
 			}
 		case recAck:

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/internal/units"
 )
 
@@ -193,7 +192,7 @@ func (d *disk) plan() error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
-			return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+			return fmt.Errorf("cannot check \"%s\" in the output folder: %w", e.Path, unwrapPathError(err))
 		default:
 			st.exists = true
 			st.info = info
@@ -204,16 +203,16 @@ func (d *disk) plan() error {
 				st.newDir = true
 				newDirs[e.Path] = true
 			case info.Mode()&fs.ModeSymlink != 0:
-				return fmt.Errorf("%w: %q is a symbolic link in the output folder and bob does not write through links", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" is a symbolic link in the output folder and bob does not write through links", ErrExists, e.Path)
 			case !info.IsDir():
-				return fmt.Errorf("%w: %q exists and is not a folder", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" exists and is not a folder", ErrExists, e.Path)
 			}
 			continue
 		}
 		if st.exists {
 			switch {
 			case info.IsDir():
-				return fmt.Errorf("%w: %q exists and is a folder", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" exists and is a folder", ErrExists, e.Path)
 			case e.Kind == kindFile && info.Mode().IsRegular() && info.Size() == e.Size && sameTime(info.ModTime(), e):
 				st.candidate = true
 				d.resumable += e.Size
@@ -228,9 +227,9 @@ func (d *disk) plan() error {
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 			case err != nil:
-				return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path+partSuffix), unwrapPathError(err))
+				return fmt.Errorf("cannot check \"%s\" in the output folder: %w", e.Path+partSuffix, unwrapPathError(err))
 			case !pinfo.Mode().IsRegular():
-				return fmt.Errorf("%w: %q exists and is not a regular file", ErrExists, safeterm.Escape(e.Path+partSuffix))
+				return fmt.Errorf("%w: \"%s\" exists and is not a regular file", ErrExists, e.Path+partSuffix)
 			case pinfo.Size() <= e.Size && e.Kind == kindFile && linkCount(pinfo) == 1:
 				st.part, st.partInfo = pinfo.Size(), pinfo
 				d.resumable += st.part
@@ -248,7 +247,7 @@ func (d *disk) plan() error {
 	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
 		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
-			units.Size(need), units.Size(free), safeterm.Escape(d.dir))
+			units.Size(need), units.Size(free), d.dir)
 	}
 	return nil
 }
@@ -340,7 +339,7 @@ func (d *disk) keepBoth(rules nameRules) error {
 			}
 		}
 		if free == "" {
-			return fmt.Errorf("%w: no free name to keep both copies of %q", ErrExists, safeterm.Escape(e.Path))
+			return fmt.Errorf("%w: no free name to keep both copies of \"%s\"", ErrExists, e.Path)
 		}
 		_ = names.claim(free, "", int32(i))
 		_ = names.claim(free, partSuffix, int32(i))
@@ -377,9 +376,9 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 		return nil // as for files: a folder whose free space is unknown is not refused
 	}
 	if free-n < StreamSpaceReserve {
-		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
-			ErrNoSpace, safeterm.Escape(e.Path), units.Size(size), units.Size(max(free, 0)),
-			safeterm.Escape(d.dir), units.Size(StreamSpaceReserve))
+		return fmt.Errorf("%w: stopped receiving \"%s\" after %s, with %s free in %s: bob keeps %s free when it receives a stream",
+			ErrNoSpace, e.Path, units.Size(size), units.Size(max(free, 0)),
+			d.dir, units.Size(StreamSpaceReserve))
 	}
 	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
 	return nil
@@ -404,7 +403,7 @@ func existsError(names []string) error {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(safeterm.Escape(n))
+		b.WriteString(n)
 	}
 	if len(names) > show {
 		fmt.Fprintf(&b, " and %d more", len(names)-show)
@@ -431,7 +430,7 @@ func (d *disk) makeDirs() error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("cannot create folder %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+			return fmt.Errorf("cannot create folder \"%s\": %w", e.Path, unwrapPathError(err))
 		}
 	}
 	return nil
@@ -486,7 +485,7 @@ func (d *disk) localHashes(ctx context.Context, key *[HashSize]byte, asks []resu
 		}
 		f, err := d.openPlanned(name, os.O_RDONLY, want)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+			return nil, fmt.Errorf("cannot read \"%s\": %w", name, err)
 		}
 		ph, n, err := hashPrefix(ctx, key, f, a.Have, extra, buf)
 		f.Close()
@@ -494,7 +493,7 @@ func (d *disk) localHashes(ctx context.Context, key *[HashSize]byte, asks []resu
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+			return nil, fmt.Errorf("cannot read \"%s\": %w", name, err)
 		}
 		if n != a.Have {
 			continue
@@ -516,7 +515,7 @@ func (d *disk) keep(idx int, n int64) {
 // differentContent is the refusal to replace a complete file of the offered
 // name, size and time whose bytes are not the sender's.
 func differentContent(e *entry) error {
-	return fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+	return fmt.Errorf("%w: \"%s\" is already in the output folder with different content; nothing was overwritten", ErrExists, e.Path)
 }
 
 // open prepares file idx for data from offset on. It returns the sink, or
@@ -528,13 +527,13 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	part := e.Path + partSuffix
 	switch {
 	case kept && offset != have:
-		return nil, false, protocolError("%q starts at byte %d, not at the %d bytes both sides agreed to keep", safeterm.Escape(e.Path), offset, have)
+		return nil, false, protocolError("\"%s\" starts at byte %d, not at the %d bytes both sides agreed to keep", e.Path, offset, have)
 	case kept && st.candidate:
 		return nil, true, nil
 	case kept:
 		f, err := d.openPlanned(part, os.O_RDWR, st.partInfo)
 		if err != nil {
-			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), err)
+			return nil, false, fmt.Errorf("cannot open \"%s\": %w", part, err)
 		}
 		// Re-read the prefix: the checksum covers the whole file.
 		n, err := io.CopyBuffer(h, io.LimitReader(f, offset), make([]byte, 256<<10))
@@ -546,12 +545,12 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 		}
 		if err != nil {
 			f.Close()
-			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
+			return nil, false, fmt.Errorf("cannot resume \"%s\": %w", part, err)
 		}
 		d.opened[idx] = true
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
-		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not keep", safeterm.Escape(e.Path), offset)
+		return nil, false, protocolError("\"%s\" resumes at byte %d, which the receiver did not keep", e.Path, offset)
 	case st.candidate && !d.overwrite:
 		return nil, false, differentContent(e)
 	case st.skip:
@@ -559,7 +558,7 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	}
 	f, err := d.createPart(part)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), err)
+		return nil, false, fmt.Errorf("cannot create \"%s\": %w", part, err)
 	}
 	d.opened[idx] = true
 	return newFileSink(f, e.Size, &d.directBuf, d.release), false, nil
@@ -688,7 +687,7 @@ func (d *disk) place(idx int) error {
 	e := &d.o.Entries[idx]
 	r, base, err := d.dirs.split(e.Path)
 	if err != nil {
-		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		return fmt.Errorf("cannot move \"%s\" into place: %w", e.Path, unwrapPathError(err))
 	}
 	part := base + partSuffix
 	if mt := e.mtime(); !mt.IsZero() {
@@ -703,7 +702,7 @@ func (d *disk) place(idx int) error {
 		}
 	}
 	if err := r.Rename(part, base); err != nil {
-		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		return fmt.Errorf("cannot move \"%s\" into place: %w", e.Path, unwrapPathError(err))
 	}
 	return nil
 }

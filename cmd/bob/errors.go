@@ -119,7 +119,7 @@ func reportError(w, jsonOut io.Writer, err error) int {
 		}{"error", exitName(code), safeterm.Escape(describe(err))})
 		fmt.Fprintf(jsonOut, "%s\n", line)
 	default:
-		fmt.Fprintln(w, "bob:", describe(err))
+		fmt.Fprintln(w, "bob:", safeterm.Escape(describe(err)))
 	}
 	return code
 }
