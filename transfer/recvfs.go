@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/bob-p2p/bob/internal/units"
 )
 
 // Commits are batched so that many small files cost one sync, not one each.
@@ -238,7 +236,7 @@ func (d *disk) plan() error {
 		}
 	}
 	if len(conflicts) > 0 && !d.askClash {
-		return existsError(conflicts)
+		return &ExistsError{Names: conflicts}
 	}
 	d.clashes = len(conflicts)
 	if d.o.Header.Kind == offerStream {
@@ -246,8 +244,7 @@ func (d *disk) plan() error {
 	}
 	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
-		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
-			units.Size(need), units.Size(free), d.dir)
+		return &NoSpaceError{Dir: d.dir, Need: need, Free: free}
 	}
 	return nil
 }
@@ -376,9 +373,7 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 		return nil // as for files: a folder whose free space is unknown is not refused
 	}
 	if free-n < StreamSpaceReserve {
-		return fmt.Errorf("%w: stopped receiving \"%s\" after %s, with %s free in %s: bob keeps %s free when it receives a stream",
-			ErrNoSpace, e.Path, units.Size(size), units.Size(max(free, 0)),
-			d.dir, units.Size(StreamSpaceReserve))
+		return &NoSpaceError{Dir: d.dir, Free: max(free, 0), Stream: e.Path, After: size, Reserve: StreamSpaceReserve}
 	}
 	d.streamAllowed = size + min(streamSpaceEvery, free-StreamSpaceReserve)
 	return nil
@@ -394,25 +389,6 @@ func sameTime(t time.Time, e *entry) bool {
 	}
 	diff := t.Sub(e.mtime())
 	return diff > -mtimeSlack && diff < mtimeSlack
-}
-
-func existsError(names []string) error {
-	var b strings.Builder
-	const show = 10
-	for i, n := range names[:min(len(names), show)] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(n)
-	}
-	if len(names) > show {
-		fmt.Fprintf(&b, " and %d more", len(names)-show)
-	}
-	what := "a file"
-	if len(names) > 1 {
-		what = fmt.Sprintf("%d files", len(names))
-	}
-	return fmt.Errorf("%w: the output folder already has %s of the same name (%s); nothing was written (--overwrite replaces them)", ErrExists, what, b.String())
 }
 
 // makeDirs creates the offer's folders (empty ones included).
@@ -698,7 +674,7 @@ func (d *disk) place(idx int) error {
 	if !d.overwrite {
 		// Checked before accepting; check again in case something appeared since.
 		if _, err := r.Lstat(base); err == nil {
-			return existsError([]string{e.Path})
+			return &ExistsError{Names: []string{e.Path}}
 		}
 	}
 	if err := r.Rename(part, base); err != nil {
