@@ -68,9 +68,14 @@ func describe(err error) string {
 // library errors do not know (issue 17 item 2, as age's errorWithHint).
 func hint(err error) string {
 	var exists *transfer.ExistsError
+	var password *session.PasswordError
 	switch {
 	case errors.As(err, &exists):
 		return " (--overwrite replaces them)"
+	case errors.As(err, &password) && password.Given:
+		return ": set the right one with --relay-password or BOB_RELAY_PASSWORD"
+	case errors.As(err, &password):
+		return ": set it with --relay-password or BOB_RELAY_PASSWORD"
 	case errors.Is(err, tui.ErrNoAnswer):
 		return ": run again with --yes to accept without asking"
 	}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
 	"github.com/bob-p2p/bob/tui"
 )
@@ -64,11 +65,15 @@ func TestDescribeHints(t *testing.T) {
 			"cannot ask whether to accept the offer in --json mode: run again with --yes to accept it"},
 		{tui.ErrNoAnswer,
 			"no answer to the accept prompt (input ended): run again with --yes to accept without asking"},
+		{&session.PasswordError{Addr: "relay.example:9009"},
+			"the relay relay.example:9009 needs a password: set it with --relay-password or BOB_RELAY_PASSWORD"},
+		{&session.PasswordError{Addr: "relay.example:9009", Given: true},
+			"the relay relay.example:9009 refused the password: set the right one with --relay-password or BOB_RELAY_PASSWORD"},
 	} {
 		if got := describe(c.err); !strings.HasPrefix(got, c.want) {
 			t.Errorf("describe(%v)\n got %s\nwant %s", c.err, got, c.want)
 		}
-		for _, flag := range []string{"--overwrite", "--yes", "--json"} {
+		for _, flag := range []string{"--overwrite", "--yes", "--json", "--relay-password"} {
 			if strings.Contains(c.err.Error(), flag) {
 				t.Errorf("the library's error names %s: %v", flag, c.err)
 			}
