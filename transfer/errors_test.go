@@ -97,3 +97,35 @@ func TestHostileStopText(t *testing.T) {
 		}
 	}
 }
+
+// The receiver's errors about a file carry its name raw, quoted but not
+// escaped: the view escapes the whole message once (issue 17 item 1).
+func TestReceiveErrorsCarryNamesRaw(t *testing.T) {
+	const name = "new\nline\x1b[31m"
+	data := randBytes(7, 1000)
+	for what, script := range map[string]func(p fakePeer){
+		"more than announced": func(p fakePeer) { p.fileData(0, data) },
+		"checksum": func(p fakePeer) {
+			p.fileData(0, data[1:101])
+			p.fileEnd(0, 100, data[:100])
+		},
+		"bad block": func(p fakePeer) {
+			p.send(recFileStart, fileStart{Index: 0}.append(nil))
+			p.send(recData, []byte{blockZstd, 1, 2, 3})
+		},
+	} {
+		out, _ := sandbox(t)
+		err := hostileSend(t, ReceiveOptions{OutDir: out}, func(p fakePeer) {
+			p.offer(offerFiles, fileE(name, 100))
+			p.awaitAccept()
+			script(p)
+		})
+		if err == nil || !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("%s: %v, want the name raw", what, err)
+			continue
+		}
+		if shown := safeterm.Escape(err.Error()); !strings.Contains(shown, `"new\nline\x1b[31m"`) || strings.Contains(shown, `\\`) {
+			t.Errorf("%s: shown as %s", what, shown)
+		}
+	}
+}
