@@ -105,20 +105,35 @@ func explain(err error, format string, args ...any) error {
 	return explained{fmt.Sprintf(format, args...), err}
 }
 
+// PasswordError: the relay at Addr wants a password and none was given, or
+// it refused the one given. It wraps rendezvous.ErrBadPassword.
+type PasswordError struct {
+	Addr  string
+	Given bool // a password was given and refused
+	err   error
+}
+
+func (e *PasswordError) Error() string {
+	if e.Given {
+		return fmt.Sprintf("the relay %s refused the password", e.Addr)
+	}
+	return fmt.Sprintf("the relay %s needs a password", e.Addr)
+}
+
+func (e *PasswordError) Unwrap() error { return e.err }
+
 func relayError(addr, password string, err error) error {
 	switch {
 	case errors.Is(err, rendezvous.ErrMalformed):
 		return explain(err, "%s is not a bob relay (it answered something else)", addr)
-	case errors.Is(err, rendezvous.ErrBadPassword) && password == "":
-		return explain(err, "the relay %s needs a password: set it with --relay-password or BOB_RELAY_PASSWORD", addr)
+	case errors.Is(err, rendezvous.ErrBadPassword):
+		return &PasswordError{Addr: addr, Given: password != "", err: err}
 	case errors.Is(err, rendezvous.ErrUnknownNameplate):
 		return explain(err, "no sender is waiting with this code at relay %s: check the code, and the relay the sender's screen shows", addr)
 	case errors.Is(err, rendezvous.ErrAlreadyClaimed):
 		return explain(err, "someone already used this code: ask the sender for a new one")
 	case errors.Is(err, rendezvous.ErrNameplateTaken):
 		return explain(err, "the number of that code is in use at the relay: choose another code")
-	case errors.Is(err, rendezvous.ErrBadPassword):
-		return explain(err, "the relay %s refused the password: set the right one with --relay-password or BOB_RELAY_PASSWORD", addr)
 	case errors.Is(err, rendezvous.ErrRelayFull), errors.Is(err, rendezvous.ErrRateLimited):
 		return fmt.Errorf("the relay %s is busy (%w): try again in a minute", addr, err)
 	case errors.Is(err, rendezvous.ErrVersion):

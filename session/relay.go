@@ -40,7 +40,7 @@ func startEmbeddedRelay(ctx context.Context, listen string) (addr *net.TCPAddr, 
 	if h, p, splitErr := net.SplitHostPort(listen); splitErr == nil {
 		n, convErr := strconv.Atoi(p)
 		if convErr != nil || n < 0 || n > 65535 {
-			return nil, nil, UsageError{fmt.Errorf("--listen %q: the port must be a number from 0 to 65535", listen)}
+			return nil, nil, UsageError{fmt.Errorf("--listen \"%s\": the port must be a number from 0 to 65535", listen)}
 		}
 		host, ports = h, []int{n}
 	} else {

@@ -26,7 +26,7 @@ func ParseCompression(s string) (Compression, error) {
 	case CompressAuto, CompressOn, CompressOff:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown compression mode %q (use auto, on or off)", s)
+	return "", fmt.Errorf("unknown compression mode \"%s\" (use auto, on or off)", s)
 }
 
 func checkCompress(mode Compression) error {

@@ -1,15 +1,16 @@
 package transfer
 
 import (
+	"context"
 	"errors"
 	"fmt"
-
-	"github.com/bob-p2p/bob/internal/safeterm"
-	"github.com/bob-p2p/bob/internal/units"
+	"strings"
+	"unicode/utf8"
 )
 
 // Errors a transfer ends with. Test with errors.Is; the returned errors wrap
-// these with details (names escaped with safeterm.Escape).
+// these with details. Names and peer text in them are raw: whoever shows an
+// error escapes it (internal/safeterm), once.
 var (
 	// ErrDeclined: the receiver declined the offer.
 	ErrDeclined = errors.New("the transfer was declined")
@@ -41,14 +42,59 @@ type PartialError struct {
 	Dir  string // the output folder
 }
 
-func (e *PartialError) Error() string { return e.Err.Error() + "; " + e.Hint() }
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%v; %d bytes received so far stay in %s as .bob-part files: receive the same files into that folder again to resume", e.Err, e.Kept, e.Dir)
+}
 func (e *PartialError) Unwrap() error { return e.Err }
 
-// Hint tells the person what was kept and how to resume.
-func (e *PartialError) Hint() string {
-	return fmt.Sprintf("%s received so far stay in %s as .bob-part files: receive the same files into that folder again to resume",
-		units.Size(e.Kept), safeterm.Escape(e.Dir))
+// ExistsError: files of the offer are already in the output folder and
+// neither overwriting nor a choice was allowed. It matches ErrExists.
+type ExistsError struct {
+	Names []string // the offered names that are there, raw
 }
+
+func (e *ExistsError) Error() string {
+	var b strings.Builder
+	const show = 10
+	for i, n := range e.Names[:min(len(e.Names), show)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+	}
+	if len(e.Names) > show {
+		fmt.Fprintf(&b, " and %d more", len(e.Names)-show)
+	}
+	what := "a file"
+	if len(e.Names) > 1 {
+		what = fmt.Sprintf("%d files", len(e.Names))
+	}
+	return fmt.Sprintf("%v: the output folder already has %s of the same name (%s); nothing was written", ErrExists, what, b.String())
+}
+
+func (e *ExistsError) Is(target error) bool { return target == ErrExists }
+
+// NoSpaceError: the output folder's disk cannot hold the offer, or a
+// stream was stopped to keep Reserve bytes free. It matches ErrNoSpace.
+type NoSpaceError struct {
+	Dir  string // the output folder
+	Need int64  // bytes the files need (files)
+	Free int64  // bytes free in Dir
+	// For a stream: its name, the bytes received before it was stopped and
+	// the bytes bob keeps free.
+	Stream         string
+	After, Reserve int64
+}
+
+func (e *NoSpaceError) Error() string {
+	if e.Stream != "" {
+		return fmt.Sprintf("%v: stopped receiving \"%s\" after %d bytes, with %d bytes free in %s (bob keeps %d bytes free when it receives a stream)",
+			ErrNoSpace, e.Stream, e.After, e.Free, e.Dir, e.Reserve)
+	}
+	return fmt.Sprintf("%v: the files need %d bytes but only %d bytes are free in %s", ErrNoSpace, e.Need, e.Free, e.Dir)
+}
+
+func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
 
 // peerStop is a stop record received from the peer.
 type peerStop struct {
@@ -57,15 +103,33 @@ type peerStop struct {
 	msg  string // raw, from the peer
 }
 
+// maxShownStop bounds how much of a peer's stop text an error shows: bob
+// sends only the short texts of stopText, and an older bob a sentence.
+const maxShownStop = 200
+
 func (e *peerStop) Error() string {
-	msg := safeterm.Escape(e.msg)
 	switch e.code {
 	case stopCancel:
 		return "cancelled by the " + e.by
 	case stopDecline:
 		return "the " + e.by + " declined the transfer"
-	case stopExists, stopNoSpace, stopRejected:
-		return "the " + e.by + " refused: " + msg
+	case stopExists:
+		return "the " + e.by + " refused: " + ErrExists.Error()
+	case stopNoSpace:
+		return "the " + e.by + " refused: " + ErrNoSpace.Error()
+	case stopRejected:
+		return "the " + e.by + " refused: " + ErrUnsafeOffer.Error()
+	}
+	msg := e.msg
+	if len(msg) > maxShownStop {
+		cut := maxShownStop
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	if msg == "" {
+		msg = reasonFailed
 	}
 	return "the " + e.by + " stopped: " + msg
 }
@@ -86,30 +150,46 @@ func (e *peerStop) Is(target error) bool {
 	return target == ErrPeerFailed
 }
 
-// stopCode maps a local error to the reason told to the peer.
-func stopCode(err error) byte {
-	switch {
-	case errors.Is(err, ErrDeclined):
-		return stopDecline
-	case errors.Is(err, ErrExists):
-		return stopExists
-	case errors.Is(err, ErrNoSpace):
-		return stopNoSpace
-	case errors.Is(err, ErrUnsafeOffer):
-		return stopRejected
-	}
-	return stopFailed
-}
+// The texts a stop record carries: fixed and short, never a local path,
+// size or message (issue 17 item 2). The code says what happened; the text
+// is for a bob that does not know the code.
+const (
+	reasonCancelled   = "cancelled"
+	reasonFailed      = "an error on its side"
+	reasonVerify      = "received data did not verify"
+	reasonProtocol    = "the other side broke the protocol"
+	reasonReplaced    = "a file was replaced after it was offered"
+	reasonSenderOlder = "the sender's bob is older: upgrade bob on the sending machine"
+	reasonSenderNewer = "the sender's bob is newer: upgrade bob on the receiving machine"
+)
 
-// stopMessage is what the peer is told about err, which stops this side
-// with code. A full disk is told only as such: the local message names
-// the receiver's folder and its free space, which are not the sender's
-// business (issue 16 item 18).
-func stopMessage(code byte, err error) string {
-	if code == stopNoSpace {
-		return ErrNoSpace.Error()
+// stopReason is the code and text the peer is told about err, which stops
+// this side.
+func stopReason(err error) (byte, string) {
+	var ve versionError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return stopCancel, reasonCancelled
+	case errors.Is(err, ErrDeclined):
+		return stopDecline, ErrDeclined.Error()
+	case errors.Is(err, ErrExists):
+		return stopExists, ErrExists.Error()
+	case errors.Is(err, ErrNoSpace):
+		return stopNoSpace, ErrNoSpace.Error()
+	case errors.Is(err, ErrUnsafeOffer):
+		return stopRejected, ErrUnsafeOffer.Error()
+	case errors.As(err, &ve) && ve.sender < protocolVersion:
+		return stopVersion, reasonSenderOlder
+	case errors.As(err, &ve):
+		return stopVersion, reasonSenderNewer
+	case errors.Is(err, ErrVerify):
+		return stopFailed, reasonVerify
+	case errors.Is(err, ErrProtocol):
+		return stopFailed, reasonProtocol
+	case errors.Is(err, ErrReplaced):
+		return stopFailed, reasonReplaced
 	}
-	return err.Error()
+	return stopFailed, reasonFailed
 }
 
 func protocolError(format string, args ...any) error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
 )
 
@@ -103,6 +104,8 @@ func FuzzRecord(f *testing.F) {
 	f.Add(recStart, accept{Claims: 1}.append(nil))
 	f.Add(recAccept, accept{Claims: 2}.append(nil))
 	f.Add(recStop, stop{Code: stopExists, Message: "a\x1b[2Jb"}.append(nil))
+	f.Add(recStop, stop{Code: stopVersion, Message: reasonSenderOlder}.append(nil))
+	f.Add(recStop, stop{Code: 200, Message: "\x1b]0;x\x07" + strings.Repeat("\xff\u202e", 1500)}.append(nil))
 	f.Add(recAck, binary.AppendUvarint(nil, 12))
 	f.Add(recData, []byte{blockZero, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, typ byte, p []byte) {
@@ -139,12 +142,12 @@ func FuzzRecord(f *testing.F) {
 			}
 		case recStop:
 			if m, err := decodeStop(p); err == nil {
-				if m.Code < stopCancel || m.Code > stopFailed || len(m.Message) > maxStopMessage {
+				if m.Code < stopCancel || m.Code > stopVersion || len(m.Message) > maxStopMessage {
 					t.Fatalf("bad stop accepted: %+v", m)
 				}
 				e := &peerStop{by: "sender", code: m.Code, msg: m.Message}
-				if strings.ContainsAny(e.Error(), "\x1b\x00\n\r\x07") {
-					t.Fatalf("stop message printed raw: %q", e.Error())
+				if shown := safeterm.Escape(e.Error()); strings.ContainsAny(shown, "\x1b\x00\n\r\x07") || len(e.Error()) > maxShownStop+40 {
+					t.Fatalf("stop message shown raw or unbounded: %q", shown)
 				}
 			}
 		case recAck:
@@ -230,6 +233,12 @@ func FuzzReceive(f *testing.F) {
 	os.MkdirAll(resumeOut, 0o755)
 	os.WriteFile(filepath.Join(resumeOut, "seed.txt"+partSuffix), fuzzPart, 0o600)
 	f.Add(transcriptTo(f, SendOptions{Paths: []string{src}, Compress: "off"}, ReceiveOptions{OutDir: resumeOut}))
+	// An offer, then a stop with an unknown code and a long, escape-laden
+	// text (issue 17 item 2).
+	text := transcript(f, SendOptions{Text: "hi", IsText: true})
+	offer := text[:3+int(binary.BigEndian.Uint16(text[1:3]))]
+	bad := stop{Code: 200, Message: "\x1b[2J" + strings.Repeat("\u202eé", 1000)}.append(nil)
+	f.Add(append(binary.BigEndian.AppendUint16(append(slices.Clone(offer), recStop), uint16(len(bad))), bad...))
 	f.Fuzz(func(t *testing.T, script []byte) {
 		base := t.TempDir()
 		out := filepath.Join(base, "out")
@@ -266,6 +275,9 @@ func FuzzReceive(f *testing.F) {
 			!errors.Is(err, ErrPeerFailed) && !errors.Is(err, ErrCancelledByPeer) && !errors.Is(err, ErrDeclined) &&
 			!errors.Is(err, ErrExists) && !errors.Is(err, ErrNoSpace) {
 			t.Fatalf("unclassified error: %v", err)
+		}
+		if ps := (*peerStop)(nil); errors.As(err, &ps) && len(ps.Error()) > maxShownStop+40 {
+			t.Fatalf("the sender's stop text shown unbounded: %d bytes", len(ps.Error()))
 		}
 	})
 }

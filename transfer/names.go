@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/zeebo/blake3"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -27,9 +26,9 @@ func localNameRules() nameRules {
 	}
 }
 
-// nameError is a rejected name: the reason and the (escaped) name.
+// nameError is a rejected name: the reason and the name, raw.
 func nameError(path, reason string) error {
-	return fmt.Errorf("%w: %q %s", ErrUnsafeOffer, safeterm.Escape(path), reason)
+	return fmt.Errorf("%w: \"%s\" %s", ErrUnsafeOffer, path, reason)
 }
 
 // checkPath checks one relative slash-separated path against rules.

@@ -129,13 +129,20 @@ func decodeOfferHeader(p []byte) (h offerHeader, err error) {
 // checkVersion refuses an offer of another protocol version, saying which
 // side has to upgrade.
 func checkVersion(v byte) error {
-	switch {
-	case v < protocolVersion:
-		return fmt.Errorf("the sender's bob is older (transfer protocol version %d, this bob speaks %d): upgrade bob on the sending machine", v, protocolVersion)
-	case v > protocolVersion:
-		return fmt.Errorf("the sender's bob is newer (transfer protocol version %d, this bob speaks %d): upgrade bob on this machine", v, protocolVersion)
+	if v != protocolVersion {
+		return versionError{sender: v}
 	}
 	return nil
+}
+
+// versionError is an offer of another protocol version.
+type versionError struct{ sender byte }
+
+func (e versionError) Error() string {
+	if e.sender < protocolVersion {
+		return fmt.Sprintf("the sender's bob is older (transfer protocol version %d, this bob speaks %d): upgrade bob on the sending machine", e.sender, protocolVersion)
+	}
+	return fmt.Sprintf("the sender's bob is newer (transfer protocol version %d, this bob speaks %d): upgrade bob on this machine", e.sender, protocolVersion)
 }
 
 func (e entry) append(b []byte) []byte {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -472,7 +471,7 @@ func (r *receiver) startFile(st fileStart) (*incoming, error) {
 	r.filesStarted++
 	cur := &incoming{idx: st.Index, e: e, h: newFileSum()}
 	if st.Offset > e.Size || (st.Offset > 0 && e.Kind != kindFile) {
-		return nil, protocolError("%q starts at byte %d, beyond what it has", safeterm.Escape(e.Path), st.Offset)
+		return nil, protocolError("\"%s\" starts at byte %d, beyond what it has", e.Path, st.Offset)
 	}
 	switch {
 	case e.Kind == kindText:
@@ -498,7 +497,7 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 		return protocolError("data outside a file")
 	}
 	if cur.skipped {
-		return protocolError("data for %q, which the receiver already has", safeterm.Escape(cur.e.Path))
+		return protocolError("data for \"%s\", which the receiver already has", cur.e.Path)
 	}
 	r.wire += int64(len(p))
 	if len(p) == 0 {
@@ -516,7 +515,7 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 		var err error
 		data, err = r.dec.DecodeAll(p[1:], (*zbuf)[:0])
 		if err != nil {
-			return protocolError("bad compressed block in %q: %v", safeterm.Escape(cur.e.Path), err)
+			return protocolError("bad compressed block in \"%s\": %v", cur.e.Path, err)
 		}
 	case blockZero:
 		d := dec{b: p[1:]}
@@ -533,7 +532,7 @@ func (r *receiver) onData(cur *incoming, m *inbound, zbuf *[]byte) error {
 		return protocolError("block of %d bytes", n)
 	}
 	if cur.e.Kind != kindStream && cur.size+int64(n) > cur.e.Size {
-		return verifyError("the sender sent more than the %d bytes announced for %q", cur.e.Size, safeterm.Escape(cur.e.Path))
+		return verifyError("the sender sent more than the %d bytes announced for \"%s\"", cur.e.Size, cur.e.Path)
 	}
 	if cur.e.Kind == kindStream && r.disk != nil {
 		if err := r.disk.streamSpace(cur.e, cur.size, int64(n)); err != nil {
@@ -567,14 +566,14 @@ func (r *receiver) endFile(cur *incoming, p []byte) error {
 	}
 	e := cur.e
 	if end.Size != cur.size || (e.Kind != kindStream && end.Size != e.Size) {
-		return verifyError("%q: announced %d bytes, received %d", safeterm.Escape(e.Path), max(e.Size, end.Size), cur.size)
+		return verifyError("\"%s\": announced %d bytes, received %d", e.Path, max(e.Size, end.Size), cur.size)
 	}
 	got := cur.h.sum()
 	if cur.skipped {
 		got = r.disk.held[cur.idx]
 	}
 	if got != end.Sum {
-		return verifyError("%q does not match the sender's checksum; it was kept as %s", safeterm.Escape(e.Path), safeterm.Escape(e.Path+partSuffix))
+		return verifyError("\"%s\" does not match the sender's checksum; it was kept as %s", e.Path, e.Path+partSuffix)
 	}
 	r.digest.add(end)
 	switch s := cur.sink.(type) {

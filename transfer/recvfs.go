@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
-	"github.com/bob-p2p/bob/internal/units"
 	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
@@ -194,7 +192,7 @@ func (d *disk) plan() error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
-			return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+			return fmt.Errorf("cannot check \"%s\" in the output folder: %w", e.Path, unwrapPathError(err))
 		default:
 			st.exists = true
 			st.info = info
@@ -205,16 +203,16 @@ func (d *disk) plan() error {
 				st.newDir = true
 				newDirs[e.Path] = true
 			case info.Mode()&fs.ModeSymlink != 0:
-				return fmt.Errorf("%w: %q is a symbolic link in the output folder and bob does not write through links", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" is a symbolic link in the output folder and bob does not write through links", ErrExists, e.Path)
 			case !info.IsDir():
-				return fmt.Errorf("%w: %q exists and is not a folder", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" exists and is not a folder", ErrExists, e.Path)
 			}
 			continue
 		}
 		if st.exists {
 			switch {
 			case info.IsDir():
-				return fmt.Errorf("%w: %q exists and is a folder", ErrExists, safeterm.Escape(e.Path))
+				return fmt.Errorf("%w: \"%s\" exists and is a folder", ErrExists, e.Path)
 			case e.Kind == kindFile && info.Mode().IsRegular() && info.Size() == e.Size && sameTime(info.ModTime(), e):
 				st.candidate = true
 				d.resumable += e.Size
@@ -229,9 +227,9 @@ func (d *disk) plan() error {
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 			case err != nil:
-				return fmt.Errorf("cannot check %q in the output folder: %w", safeterm.Escape(e.Path+partSuffix), unwrapPathError(err))
+				return fmt.Errorf("cannot check \"%s\" in the output folder: %w", e.Path+partSuffix, unwrapPathError(err))
 			case !pinfo.Mode().IsRegular():
-				return fmt.Errorf("%w: %q exists and is not a regular file", ErrExists, safeterm.Escape(e.Path+partSuffix))
+				return fmt.Errorf("%w: \"%s\" exists and is not a regular file", ErrExists, e.Path+partSuffix)
 			case pinfo.Size() <= e.Size && e.Kind == kindFile && sysio.LinkCount(pinfo) == 1:
 				st.part, st.partInfo = pinfo.Size(), pinfo
 				d.resumable += st.part
@@ -240,7 +238,7 @@ func (d *disk) plan() error {
 		}
 	}
 	if len(conflicts) > 0 && !d.askClash {
-		return existsError(conflicts)
+		return &ExistsError{Names: conflicts}
 	}
 	d.clashes = len(conflicts)
 	if d.o.Header.Kind == offerStream {
@@ -248,8 +246,7 @@ func (d *disk) plan() error {
 	}
 	free, err := d.freeSpace(d.dir)
 	if err == nil && need > free {
-		return fmt.Errorf("%w: the files need %s but only %s are free in %s", ErrNoSpace,
-			units.Size(need), units.Size(free), safeterm.Escape(d.dir))
+		return &NoSpaceError{Dir: d.dir, Need: need, Free: free}
 	}
 	return nil
 }
@@ -341,7 +338,7 @@ func (d *disk) keepBoth(rules nameRules) error {
 			}
 		}
 		if free == "" {
-			return fmt.Errorf("%w: no free name to keep both copies of %q", ErrExists, safeterm.Escape(e.Path))
+			return fmt.Errorf("%w: no free name to keep both copies of \"%s\"", ErrExists, e.Path)
 		}
 		_ = names.claim(free, "", int32(i))
 		_ = names.claim(free, partSuffix, int32(i))
@@ -378,9 +375,7 @@ func (d *disk) streamSpace(e *entry, size, n int64) error {
 		return nil // as for files: a folder whose free space is unknown is not refused
 	}
 	if free-n < streamSpaceReserve {
-		return fmt.Errorf("%w: stopped receiving %q after %s, with %s free in %s: bob keeps %s free when it receives a stream",
-			ErrNoSpace, safeterm.Escape(e.Path), units.Size(size), units.Size(max(free, 0)),
-			safeterm.Escape(d.dir), units.Size(streamSpaceReserve))
+		return &NoSpaceError{Dir: d.dir, Free: max(free, 0), Stream: e.Path, After: size, Reserve: streamSpaceReserve}
 	}
 	d.streamAllowed = size + min(streamSpaceEvery, free-streamSpaceReserve)
 	return nil
@@ -398,25 +393,6 @@ func sameTime(t time.Time, e *entry) bool {
 	return diff > -mtimeSlack && diff < mtimeSlack
 }
 
-func existsError(names []string) error {
-	var b strings.Builder
-	const show = 10
-	for i, n := range names[:min(len(names), show)] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(safeterm.Escape(n))
-	}
-	if len(names) > show {
-		fmt.Fprintf(&b, " and %d more", len(names)-show)
-	}
-	what := "a file"
-	if len(names) > 1 {
-		what = fmt.Sprintf("%d files", len(names))
-	}
-	return fmt.Errorf("%w: the output folder already has %s of the same name (%s); nothing was written (--overwrite replaces them)", ErrExists, what, b.String())
-}
-
 // makeDirs creates the offer's folders (empty ones included).
 func (d *disk) makeDirs() error {
 	for i, e := range d.o.Entries {
@@ -432,7 +408,7 @@ func (d *disk) makeDirs() error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("cannot create folder %q: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+			return fmt.Errorf("cannot create folder \"%s\": %w", e.Path, unwrapPathError(err))
 		}
 	}
 	return nil
@@ -487,7 +463,7 @@ func (d *disk) localHashes(ctx context.Context, key *[hashSize]byte, asks []resu
 		}
 		f, err := d.openPlanned(name, os.O_RDONLY, want)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+			return nil, fmt.Errorf("cannot read \"%s\": %w", name, err)
 		}
 		ph, n, err := hashPrefix(ctx, key, f, a.Have, extra, buf)
 		f.Close()
@@ -495,7 +471,7 @@ func (d *disk) localHashes(ctx context.Context, key *[hashSize]byte, asks []resu
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(name), err)
+			return nil, fmt.Errorf("cannot read \"%s\": %w", name, err)
 		}
 		if n != a.Have {
 			continue
@@ -517,7 +493,7 @@ func (d *disk) keep(idx int, n int64) {
 // differentContent is the refusal to replace a complete file of the offered
 // name, size and time whose bytes are not the sender's.
 func differentContent(e *entry) error {
-	return fmt.Errorf("%w: %q is already in the output folder with different content; nothing was overwritten", ErrExists, safeterm.Escape(e.Path))
+	return fmt.Errorf("%w: \"%s\" is already in the output folder with different content; nothing was overwritten", ErrExists, e.Path)
 }
 
 // open prepares file idx for data from offset on. It returns the sink, or
@@ -529,13 +505,13 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	part := e.Path + partSuffix
 	switch {
 	case kept && offset != have:
-		return nil, false, protocolError("%q starts at byte %d, not at the %d bytes both sides agreed to keep", safeterm.Escape(e.Path), offset, have)
+		return nil, false, protocolError("\"%s\" starts at byte %d, not at the %d bytes both sides agreed to keep", e.Path, offset, have)
 	case kept && st.candidate:
 		return nil, true, nil
 	case kept:
 		f, err := d.openPlanned(part, os.O_RDWR, st.partInfo)
 		if err != nil {
-			return nil, false, fmt.Errorf("cannot open %q: %w", safeterm.Escape(part), err)
+			return nil, false, fmt.Errorf("cannot open \"%s\": %w", part, err)
 		}
 		// Re-read the prefix: the checksum covers the whole file.
 		n, err := io.CopyBuffer(h, io.LimitReader(f, offset), make([]byte, 256<<10))
@@ -547,12 +523,12 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 		}
 		if err != nil {
 			f.Close()
-			return nil, false, fmt.Errorf("cannot resume %q: %w", safeterm.Escape(part), err)
+			return nil, false, fmt.Errorf("cannot resume \"%s\": %w", part, err)
 		}
 		d.opened[idx] = true
 		return newFileSinkAt(f, offset, e.Size, &d.directBuf, d.release), false, nil
 	case offset != 0:
-		return nil, false, protocolError("%q resumes at byte %d, which the receiver did not keep", safeterm.Escape(e.Path), offset)
+		return nil, false, protocolError("\"%s\" resumes at byte %d, which the receiver did not keep", e.Path, offset)
 	case st.candidate && !d.overwrite:
 		return nil, false, differentContent(e)
 	case st.skip:
@@ -560,7 +536,7 @@ func (d *disk) open(idx int, offset int64, h fileSum) (s sink, skipped bool, err
 	}
 	f, err := d.createPart(part)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot create %q: %w", safeterm.Escape(part), err)
+		return nil, false, fmt.Errorf("cannot create \"%s\": %w", part, err)
 	}
 	d.opened[idx] = true
 	return newFileSink(f, e.Size, &d.directBuf, d.release), false, nil
@@ -689,7 +665,7 @@ func (d *disk) place(idx int) error {
 	e := &d.o.Entries[idx]
 	r, base, err := d.dirs.split(e.Path)
 	if err != nil {
-		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		return fmt.Errorf("cannot move \"%s\" into place: %w", e.Path, unwrapPathError(err))
 	}
 	part := base + partSuffix
 	if mt := e.mtime(); !mt.IsZero() {
@@ -700,11 +676,11 @@ func (d *disk) place(idx int) error {
 	if !d.overwrite {
 		// Checked before accepting; check again in case something appeared since.
 		if _, err := r.Lstat(base); err == nil {
-			return existsError([]string{e.Path})
+			return &ExistsError{Names: []string{e.Path}}
 		}
 	}
 	if err := r.Rename(part, base); err != nil {
-		return fmt.Errorf("cannot move %q into place: %w", safeterm.Escape(e.Path), unwrapPathError(err))
+		return fmt.Errorf("cannot move \"%s\" into place: %w", e.Path, unwrapPathError(err))
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer/internal/sysio"
 )
 
@@ -72,7 +71,7 @@ func checkSources(opts SendOptions) ([]source, error) {
 	case opts.Stdin != nil:
 		name := streamName(opts)
 		if err := checkPath(name, nameRules{}); err != nil || strings.Contains(name, "/") {
-			return nil, fmt.Errorf("bad stream name %q", safeterm.Escape(name))
+			return nil, fmt.Errorf("bad stream name \"%s\"", name)
 		}
 		return nil, nil
 	case opts.IsText:
@@ -84,28 +83,28 @@ func checkSources(opts SendOptions) ([]source, error) {
 		// A top-level link is followed: the person named it.
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), unwrapPathError(err))
+			return nil, fmt.Errorf("cannot send \"%s\": %w", p, unwrapPathError(err))
 		}
 		if !info.Mode().IsRegular() && !info.IsDir() {
-			return nil, fmt.Errorf("cannot send %q: it is not a regular file or folder", safeterm.Escape(p))
+			return nil, fmt.Errorf("cannot send \"%s\": it is not a regular file or folder", p)
 		}
 		if err := sysio.CheckReadable(p); err != nil {
-			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), unwrapPathError(err))
+			return nil, fmt.Errorf("cannot send \"%s\": %w", p, unwrapPathError(err))
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return nil, fmt.Errorf("cannot send %q: %w", safeterm.Escape(p), err)
+			return nil, fmt.Errorf("cannot send \"%s\": %w", p, err)
 		}
 		name := filepath.Base(abs)
 		if name == string(filepath.Separator) || name == "." || filepath.VolumeName(abs) == strings.TrimSuffix(abs, string(filepath.Separator)) {
-			return nil, fmt.Errorf("cannot send %q: send the folders inside it instead", safeterm.Escape(p))
+			return nil, fmt.Errorf("cannot send \"%s\": send the folders inside it instead", p)
 		}
 		kind := kindFile
 		if info.IsDir() {
 			kind = kindDir
 		}
 		if err := names.add(entry{Kind: kind, Path: name}); err != nil {
-			return nil, fmt.Errorf("cannot send %q: another source has the same name %q", safeterm.Escape(p), safeterm.Escape(name))
+			return nil, fmt.Errorf("cannot send \"%s\": another source has the same name \"%s\"", p, name)
 		}
 		srcs = append(srcs, source{path: p, name: name, info: info})
 	}
@@ -181,7 +180,7 @@ func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
 			// folder.
 			unreadable := func(err error) error {
 				if rel == "." || !errors.Is(err, fs.ErrPermission) {
-					return fmt.Errorf("cannot read %q: %w", safeterm.Escape(p), unwrapPathError(err))
+					return fmt.Errorf("cannot read \"%s\": %w", p, unwrapPathError(err))
 				}
 				out.skip(em, Skipped{Path: name, Reason: "not readable"})
 				if d != nil && d.IsDir() {
@@ -400,10 +399,10 @@ func (s *sender) checkAsk(a resumeAsk) error {
 	}
 	e := &s.out.entries[a.Index]
 	if e.Kind != kindFile {
-		return protocolError("the receiver asks to resume %q, which is not a file", safeterm.Escape(e.Path))
+		return protocolError("the receiver asks to resume \"%s\", which is not a file", e.Path)
 	}
 	if a.Have > e.Size {
-		return protocolError("the receiver holds %d bytes of %q, which has only %d", a.Have, safeterm.Escape(e.Path), e.Size)
+		return protocolError("the receiver holds %d bytes of \"%s\", which has only %d", a.Have, e.Path, e.Size)
 	}
 	return nil
 }
@@ -440,8 +439,8 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 				return protocolError("the receiver keeps a file it did not ask about")
 			}
 			if p := proofs[j]; p == nil || subtle.ConstantTimeCompare(p[:], k.Hash[:]) != 1 {
-				return protocolError("the receiver asked to keep %d bytes of %q without proving it holds them",
-					asks[j].Have, safeterm.Escape(s.out.entries[k.Index].Path))
+				return protocolError("the receiver asked to keep %d bytes of \"%s\" without proving it holds them",
+					asks[j].Have, s.out.entries[k.Index].Path)
 			}
 			s.keep[k.Index] = asks[j].Have
 			return nil
@@ -472,7 +471,7 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[hashSize
 		e := &s.out.entries[a.Index]
 		f, err := roots.open(s.out.srcs[a.Index])
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return nil, nil, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 		ph, n, err := hashPrefix(ctx, &key, sysio.SourceReader(f), a.Have, nil, buf)
 		f.Close()
@@ -480,7 +479,7 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[hashSize
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			return nil, nil, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return nil, nil, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 		if n == a.Have {
 			proofs[i] = &ph.proof

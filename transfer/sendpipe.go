@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bob-p2p/bob/internal/safeterm"
 	"github.com/bob-p2p/bob/transfer/internal/sysio"
 	"github.com/klauspost/compress/zstd"
 	"github.com/zeebo/blake3"
@@ -326,7 +325,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		var err error
 		f, err = p.roots.open(p.s.out.srcs[idx])
 		if err != nil {
-			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 		defer f.Close()
 		r = sysio.SourceReader(f)
@@ -343,7 +342,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			err = fmt.Errorf("it changed while being sent: it is shorter than the %d bytes announced", e.Size)
 		}
 		if err != nil {
-			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 	}
 	compress := p.mode == CompressOn || (p.mode == CompressAuto && !skipByExtension(e.Path))
@@ -376,7 +375,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 				sparse, dataAt, holeAt = false, size, e.Size
 			}
 			if _, err := f.Seek(max(size, dataAt), io.SeekStart); err != nil {
-				return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+				return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 			}
 		}
 		if sparse && size < dataAt {
@@ -415,7 +414,7 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 				return fileEnd{}, ctx.Err() // a stream's pump may still hold buf
 			}
 			p.bufs.put(buf)
-			return fileEnd{}, fmt.Errorf("cannot read %q: %w", safeterm.Escape(e.Path), err)
+			return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 		if n == 0 {
 			p.bufs.put(buf)

@@ -336,11 +336,7 @@ func (c *conn) finish(ctx context.Context, err error) error {
 	}
 	var ps *peerStop
 	if err != nil && !errors.As(err, &ps) {
-		code := stopCode(err)
-		msg := stopMessage(code, err)
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			code, msg = stopCancel, "cancelled"
-		}
+		code, msg := stopReason(err)
 		_ = c.write(recStop, stop{Code: code, Message: msg}.append(nil))
 	}
 	_ = c.closeWrite()

@@ -391,9 +391,11 @@ const (
 	stopNoSpace  byte = 4 // not enough free space
 	stopRejected byte = 5 // the offer was unsafe or invalid
 	stopFailed   byte = 6 // any other error
+	stopVersion  byte = 7 // the sender speaks another protocol version
 )
 
-// maxStopMessage caps the reason text in a stop record.
+// maxStopMessage caps the reason text in a stop record. This bob sends only
+// short fixed texts (stopReason); an older one sent its error message.
 const maxStopMessage = 4096
 
 type stop struct {
@@ -417,7 +419,7 @@ func decodeStop(p []byte) (m stop, err error) {
 	if err := d.done(); err != nil {
 		return m, err
 	}
-	if m.Code < stopCancel || m.Code > stopFailed {
+	if m.Code < stopCancel || m.Code > stopVersion {
 		m.Code = stopFailed
 	}
 	return m, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bob-p2p/bob/internal/safeterm"
 	"os"
 	"sync"
 
@@ -133,7 +134,7 @@ func (v *tuiView) Close(err error) {
 		if err != nil {
 			fmt.Fprintf(v.opts.Out, "error: %s\n", v.opts.describe(err))
 		} else if v.runErr != nil {
-			fmt.Fprintf(v.opts.Out, "done (the terminal view failed: %s)\n", v.runErr)
+			fmt.Fprintf(v.opts.Out, "done (the terminal view failed: %s)\n", safeterm.Escape(v.runErr.Error()))
 		}
 	})
 }

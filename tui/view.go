@@ -64,11 +64,12 @@ type Options struct {
 }
 
 // ErrNeedYes is returned by Accept in JSON mode: a script cannot answer a
-// prompt, so offers are taken only with --yes, which skips Accept.
-var ErrNeedYes = errors.New("cannot ask whether to accept the offer in --json mode: run again with --yes to accept it")
+// prompt, so the caller must take offers without asking (bob's --yes, which
+// the CLI names in its message for this error).
+var ErrNeedYes = errors.New("cannot ask whether to accept the offer in JSON mode")
 
 // ErrNoAnswer is returned by plain Accept when In ends before an answer.
-var ErrNoAnswer = errors.New("no answer to the accept prompt (input ended): run again with --yes to accept without asking")
+var ErrNoAnswer = errors.New("no answer to the accept prompt (input ended)")
 
 // ErrCancelled is returned by Accept and PromptCode when the person
 // pressed Ctrl-C. It matches context.Canceled.

@@ -9,9 +9,11 @@ import (
 	"syscall"
 
 	"github.com/bob-p2p/bob/internal/safeterm"
+	"github.com/bob-p2p/bob/internal/units"
 	"github.com/bob-p2p/bob/session"
 	"github.com/bob-p2p/bob/transfer"
 	"github.com/bob-p2p/bob/transfer/secure"
+	"github.com/bob-p2p/bob/tui"
 )
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
@@ -36,9 +38,18 @@ func describe(err error) string {
 	var ru *session.RelayUnreachableError
 	var nf *session.NotFoundError
 	var partial *transfer.PartialError
+	var space *transfer.NoSpaceError
 	switch {
 	case errors.As(err, &partial):
-		return describe(partial.Err) + "; " + partial.Hint()
+		return fmt.Sprintf("%s; %s received so far stay in %s as .bob-part files: receive the same files into that folder again to resume",
+			describe(partial.Err), units.Size(partial.Kept), partial.Dir)
+	case errors.As(err, &space) && space.Stream != "":
+		return fmt.Sprintf("%v: stopped receiving \"%s\" after %s, with %s free in %s: bob keeps %s free when it receives a stream",
+			transfer.ErrNoSpace, space.Stream, units.Size(space.After), units.Size(space.Free), space.Dir, units.Size(space.Reserve))
+	case errors.As(err, &space):
+		return fmt.Sprintf("%v: the files need %s but only %s are free in %s", transfer.ErrNoSpace, units.Size(space.Need), units.Size(space.Free), space.Dir)
+	case errors.Is(err, tui.ErrNeedYes):
+		return "cannot ask whether to accept the offer in --json mode: run again with --yes to accept it"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"
 	case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET), errors.Is(err, secure.ErrTruncated):
@@ -50,7 +61,25 @@ func describe(err error) string {
 	case errors.Is(err, session.ErrSeveralSenders):
 		return "two or more senders on this network use that code's number, and bob will not spend your code on the wrong one by chance: run bob recv --relay HOST:PORT with the address the sender's screen shows"
 	}
-	return err.Error()
+	return err.Error() + hint(err)
+}
+
+// hint is what a person can do about err with bob's flags, which the
+// library errors do not know (issue 17 item 2, as age's errorWithHint).
+func hint(err error) string {
+	var exists *transfer.ExistsError
+	var password *session.PasswordError
+	switch {
+	case errors.As(err, &exists):
+		return " (--overwrite replaces them)"
+	case errors.As(err, &password) && password.Given:
+		return ": set the right one with --relay-password or BOB_RELAY_PASSWORD"
+	case errors.As(err, &password):
+		return ": set it with --relay-password or BOB_RELAY_PASSWORD"
+	case errors.Is(err, tui.ErrNoAnswer):
+		return ": run again with --yes to accept without asking"
+	}
+	return ""
 }
 
 func joinAddrs(a []string) string {
@@ -119,7 +148,7 @@ func reportError(w, jsonOut io.Writer, err error) int {
 		}{"error", exitName(code), safeterm.Escape(describe(err))})
 		fmt.Fprintf(jsonOut, "%s\n", line)
 	default:
-		fmt.Fprintln(w, "bob:", describe(err))
+		fmt.Fprintln(w, "bob:", safeterm.Escape(describe(err)))
 	}
 	return code
 }

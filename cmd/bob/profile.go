@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+
+	"github.com/bob-p2p/bob/internal/safeterm"
 )
 
 // A build with -tags bobprofile writes a CPU profile of each run to the
@@ -19,11 +21,11 @@ func startProfile() (stop func()) {
 	}
 	f, err := os.Create(fmt.Sprintf("%s.%d", base, os.Getpid()))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bob: profile:", err)
+		fmt.Fprintln(os.Stderr, "bob: profile:", safeterm.Escape(err.Error()))
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintln(os.Stderr, "bob: profile:", err)
+		fmt.Fprintln(os.Stderr, "bob: profile:", safeterm.Escape(err.Error()))
 		f.Close()
 		return func() {}
 	}

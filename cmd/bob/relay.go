@@ -63,7 +63,7 @@ token ($BOB_RELAY_ADMIN_TOKEN or --admin-token-file) as
 "Authorization: Bearer TOKEN".`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("bob relay takes no arguments, got %q", args[0])}
+				return usageError{fmt.Errorf("bob relay takes no arguments, got \"%s\"", args[0])}
 			}
 			return nil
 		},
@@ -140,7 +140,7 @@ func (f relayFlags) config() (relay.Config, error) {
 		if err != nil {
 			ip, aerr := netip.ParseAddr(m)
 			if aerr != nil {
-				return cfg, usageError{fmt.Errorf("--metrics-from %q: want a network such as 10.0.2.2/32 or an address", m)}
+				return cfg, usageError{fmt.Errorf("--metrics-from \"%s\": want a network such as 10.0.2.2/32 or an address", m)}
 			}
 			p = netip.PrefixFrom(ip, ip.BitLen())
 		}
@@ -183,7 +183,7 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	cfg.AdminToken = f.adminToken
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)}
+		return usageError{fmt.Errorf("--log-level \"%s\": use debug, info, warn or error", f.logLevel)}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch f.logFormat {
@@ -192,7 +192,7 @@ func runRelay(ctx context.Context, e *env, f relayFlags) error {
 	case "json":
 		cfg.Logger = slog.New(slog.NewJSONHandler(e.stderr, opts))
 	default:
-		return usageError{fmt.Errorf("--log-format %q: use text or json", f.logFormat)}
+		return usageError{fmt.Errorf("--log-format \"%s\": use text or json", f.logFormat)}
 	}
 	cfg.LogLevel = level
 	log := cfg.Logger

@@ -114,7 +114,7 @@ func chooseRelay(e *env, flag, passwordFlag string, paths pathFlags) (relayChoic
 		rc.addrs = append(rc.addrs, a)
 	}
 	if len(rc.addrs) == 0 {
-		return rc, usageError{fmt.Errorf("--relay %q names no address", spec)}
+		return rc, usageError{fmt.Errorf("--relay \"%s\" names no address", spec)}
 	}
 	return rc, nil
 }

@@ -60,7 +60,7 @@ func newRootCmd(e *env) *cobra.Command {
 		// where it is a usage error (exit 2), not a failure.
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError{fmt.Errorf("unknown command %q: run bob --help for the commands", args[0])}
+				return usageError{fmt.Errorf("unknown command \"%s\": run bob --help for the commands", args[0])}
 			}
 			return nil
 		},

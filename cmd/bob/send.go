@@ -62,7 +62,7 @@ that everything arrived intact.`,
 func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 	compress, err := transfer.ParseCompression(f.compress)
 	if err != nil {
-		return usageError{fmt.Errorf("--compress must be auto, on or off, not %q", f.compress)}
+		return usageError{fmt.Errorf("--compress must be auto, on or off, not \"%s\"", f.compress)}
 	}
 	opts := transfer.SendOptions{Compress: compress}
 	switch {

@@ -79,7 +79,7 @@ func Generate(nameplate string, random io.Reader) (Code, error) {
 		random = rand.Reader
 	}
 	if !isNameplate(nameplate) {
-		return Code{}, fmt.Errorf("relay gave an invalid nameplate %q", nameplate)
+		return Code{}, fmt.Errorf("relay gave an invalid nameplate \"%s\"", nameplate)
 	}
 	words := Words()
 	picked := make([]string, WordsPerCode)
@@ -116,7 +116,7 @@ func ParseChosen(s string) (Code, error) {
 		return Code{}, err
 	}
 	if len([]rune(c.Secret)) < MinSecretLen {
-		return Code{}, fmt.Errorf("the secret part of the code (after %q) must be at least %d characters", c.Nameplate+"-", MinSecretLen)
+		return Code{}, fmt.Errorf("the secret part of the code (after \"%s\") must be at least %d characters", c.Nameplate+"-", MinSecretLen)
 	}
 	return c, nil
 }

@@ -48,12 +48,12 @@ type offer struct {
 // and '.': they are protocol tokens, and the peer's end up in logs.
 func checkFeature(f string) error {
 	if f == "" || len(f) > maxFeatureLen {
-		return fmt.Errorf("feature name %q must be 1 to %d bytes", f, maxFeatureLen)
+		return fmt.Errorf("feature name \"%s\" must be 1 to %d bytes", f, maxFeatureLen)
 	}
 	for i := 0; i < len(f); i++ {
 		c := f[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("feature name %q may only use a-z, 0-9, '-', '_' and '.'", f)
+			return fmt.Errorf("feature name \"%s\" may only use a-z, 0-9, '-', '_' and '.'", f)
 		}
 	}
 	return nil
@@ -68,7 +68,7 @@ func checkFeatures(fs []string) error {
 			return err
 		}
 		if slices.Contains(fs[:i], f) {
-			return fmt.Errorf("feature %q listed twice", f)
+			return fmt.Errorf("feature \"%s\" listed twice", f)
 		}
 	}
 	return nil
