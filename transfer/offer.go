@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -306,4 +307,36 @@ func (e entry) mtime() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, e.MTime)
+}
+
+// maxSentEntries caps the entries listed in OfferSent: the sender knows
+// what it sends. OfferReceived lists every entry (issue 18, item 2).
+const maxSentEntries = 200
+
+// offerEvent describes an offer for the views, with its first limit entries.
+func offerEvent(h offerHeader, entries []entry, files, folders, limit int) OfferReceived {
+	ev := OfferReceived{
+		Files:      files,
+		Folders:    folders,
+		TotalBytes: h.Total,
+		IsText:     h.Kind == offerText,
+		IsStream:   h.Kind == offerStream,
+		LeftOut:    h.LeftOut,
+		Text:       h.Text,
+	}
+	if ev.IsStream {
+		ev.TotalBytes = -1
+	}
+	shown := entries[:min(len(entries), limit)]
+	ev.Entries = make([]OfferEntry, len(shown))
+	for i, e := range shown {
+		ev.Entries[i] = OfferEntry{Path: e.Path, Size: e.Size, IsDir: e.Kind == kindDir, Hidden: hiddenName(e.Path)}
+	}
+	return ev
+}
+
+// hiddenName reports whether a component of the slash-separated path p
+// starts with a dot: a name most file lists hide.
+func hiddenName(p string) bool {
+	return strings.HasPrefix(p, ".") || strings.Contains(p, "/.")
 }

@@ -1,14 +1,11 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -223,135 +220,6 @@ func (r *receiver) ask(ctx context.Context, ev OfferReceived, question func(cont
 	return ok && err == nil, err
 }
 
-// answer prepares the output folder, asks the sender about what is here
-// from an earlier run, accepts, and settles the questions.
-func (r *receiver) answer(ctx context.Context) error {
-	var asks []resumeAsk
-	if r.disk != nil {
-		if err := r.disk.makeDirs(); err != nil {
-			return err
-		}
-		asks = r.disk.asks()
-	}
-	w := newListWriter(r.c, recResume, nil)
-	for _, a := range asks {
-		if err := w.add(a.Index, maxAskBytes, func(b []byte, prev int) []byte { return appendResume(b, prev, a) }); err != nil {
-			return err
-		}
-	}
-	if err := w.flush(); err != nil {
-		return err
-	}
-	if err := r.c.write(recAccept, accept{Claims: int64(len(asks))}.append(nil)); err != nil {
-		return err
-	}
-	if len(asks) > 0 {
-		if err := r.settle(ctx, asks); err != nil {
-			return err
-		}
-	}
-	have := r.resumedBytes()
-	r.start = time.Now() // the transfer's clock: the user's answer is not part of it
-	r.em.emit(Accepted{ResumeBytes: have})
-	if have > 0 {
-		r.progress(nil, true) // resumed bytes count from the start
-	}
-	return nil
-}
-
-// settle compares, here, each prefix asked about with the sender's answer,
-// keeps those that match (sending the proof that it holds them) and says
-// what became of each file. Hashing runs while the sender hashes its own.
-func (r *receiver) settle(ctx context.Context, asks []resumeAsk) error {
-	ar := &answerReader{asks: asks, prev: -1}
-	if err := r.readPrefix(ctx, ar); err != nil { // the key, maybe answers
-		return err
-	}
-	local, err := r.disk.localHashes(ctx, &ar.key, asks)
-	if err != nil {
-		return err
-	}
-	for len(ar.answers) < len(asks) {
-		if err := r.readPrefix(ctx, ar); err != nil {
-			return err
-		}
-	}
-	answers := ar.answers
-	var evs []ResumeChecked
-	w := newListWriter(r.c, recKeep, nil)
-	for i, a := range asks {
-		e := &r.offer.Entries[a.Index]
-		complete := r.disk.state[a.Index].candidate
-		match := local[i] != nil && subtle.ConstantTimeCompare(local[i].answer[:], answers[i][:]) == 1
-		if !match && complete && !r.opts.Overwrite {
-			return differentContent(e)
-		}
-		evs = append(evs, ResumeChecked{Path: e.Path, Size: e.Size, Held: a.Have, Complete: complete, Matched: match})
-		if !match {
-			continue
-		}
-		r.disk.keep(a.Index, a.Have)
-		proof := indexedHash{Index: a.Index, Hash: local[i].proof}
-		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, proof) }); err != nil {
-			return err
-		}
-	}
-	if err := w.flush(); err != nil {
-		return err
-	}
-	if err := r.c.write(recStart, accept{Claims: w.n}.append(nil)); err != nil {
-		return err
-	}
-	for _, ev := range evs {
-		r.em.emit(ev)
-	}
-	return nil
-}
-
-// answerReader collects the sender's answers: one per question, in order,
-// all under the key of the first PREFIX record.
-type answerReader struct {
-	asks    []resumeAsk
-	answers [][hashSize]byte
-	key     [hashSize]byte
-	records int
-	prev    int
-}
-
-// readPrefix reads one PREFIX record.
-func (r *receiver) readPrefix(ctx context.Context, ar *answerReader) error {
-	m, err := r.c.next(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.c.release(m)
-	if m.typ != recPrefix {
-		return protocolError("expected the answers to resume questions, got record %d", m.typ)
-	}
-	key, list, err := decodePrefix(m.p)
-	switch {
-	case err != nil:
-	case ar.records == 0:
-		ar.key = key
-	case key != ar.key:
-		err = errors.New("the sender changed its resume key")
-	}
-	if err == nil {
-		ar.prev, err = decodeIndexedHashes(list, ar.prev, func(h indexedHash) error {
-			if n := len(ar.answers); n == len(ar.asks) || ar.asks[n].Index != h.Index {
-				return errors.New("the sender answered a resume question that was not asked")
-			}
-			ar.answers = append(ar.answers, h.Hash)
-			return nil
-		})
-	}
-	ar.records++
-	if err != nil {
-		return protocolError("bad resume answer: %v", err)
-	}
-	return nil
-}
-
 // incoming is the file being received.
 type incoming struct {
 	idx     int
@@ -360,16 +228,6 @@ type incoming struct {
 	h       fileSum
 	sink    sink
 	skipped bool // held complete already: no data may come
-}
-
-// sink is where a file's bytes go. hold is write for bytes that lie in a
-// pooled record buffer b: a sink that can write them later without a copy
-// keeps b and reports so (fileSink in direct mode); others write p and
-// leave b to the caller.
-type sink interface {
-	write(p []byte) error
-	hold(p []byte, b *[]byte) (kept bool, err error)
-	zeros(n int) error
 }
 
 func (r *receiver) receiveData(ctx context.Context) error {
@@ -657,50 +515,4 @@ func (r *receiver) end(p []byte) error {
 	}
 	r.em.emit(ev)
 	return nil
-}
-
-type textSink struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (s *textSink) write(p []byte) error {
-	if s.buf.Len()+len(p) > s.max {
-		return verifyError("the text is longer than announced")
-	}
-	s.buf.Write(p)
-	return nil
-}
-
-func (s *textSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
-
-func (s *textSink) hold(p []byte, _ *[]byte) (bool, error) { return false, s.write(p) }
-
-// discardSink takes the data of a file the person chose to skip: it is
-// still checked against the sender's checksum, and written nowhere.
-type discardSink struct{}
-
-func (discardSink) write([]byte) error                 { return nil }
-func (discardSink) zeros(int) error                    { return nil }
-func (discardSink) hold([]byte, *[]byte) (bool, error) { return false, nil }
-
-type writerSink struct{ w io.Writer }
-
-func (s writerSink) write(p []byte) error {
-	if _, err := s.w.Write(p); err != nil {
-		return fmt.Errorf("writing to standard output: %w", err)
-	}
-	return nil
-}
-
-func (s writerSink) zeros(n int) error { return s.write(zeroBlock[:n]) }
-
-func (s writerSink) hold(p []byte, _ *[]byte) (bool, error) { return false, s.write(p) }
-
-// absDir is dir made absolute for display; on error dir itself.
-func absDir(dir string) string {
-	if a, err := filepath.Abs(dir); err == nil {
-		return a
-	}
-	return dir
 }

@@ -702,3 +702,11 @@ func diskError(err error) error {
 	}
 	return err
 }
+
+// absDir is dir made absolute for display; on error dir itself.
+func absDir(dir string) string {
+	if a, err := filepath.Abs(dir); err == nil {
+		return a
+	}
+	return dir
+}

@@ -431,3 +431,6 @@ func decodeAck(p []byte) (int, error) {
 	idx := d.index()
 	return idx, d.done()
 }
+
+// zeroBlock is compared against to find all-zero blocks (sparse files).
+var zeroBlock [blockSize]byte
