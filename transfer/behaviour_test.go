@@ -218,12 +218,12 @@ func TestCheckSources(t *testing.T) {
 		{"root", SendOptions{Paths: []string{"/"}}, "send the folders inside it"},
 	}
 	for _, c := range cases {
-		err := CheckSources(c.opts)
+		_, err := CheckSources(c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
 		}
 	}
-	if err := CheckSources(SendOptions{Paths: []string{filepath.Join(dir, "a"), filepath.Join(dir, "b", "x")}}); err != nil {
+	if _, err := CheckSources(SendOptions{Paths: []string{filepath.Join(dir, "a"), filepath.Join(dir, "b", "x")}}); err != nil {
 		t.Errorf("valid sources: %v", err)
 	}
 }

@@ -119,3 +119,35 @@ func TestUnchangedFileIsNotReported(t *testing.T) {
 		t.Errorf("sender events: %+v", got)
 	}
 }
+
+// TestCheckedSourcesAreNotCheckedAgain: Send builds its offer from what
+// CheckSources found (issue 17 item 5: each path stat'ed and opened once
+// before it is read). A file that grows between the check and the send is
+// offered at its checked size, and the sender is told it changed.
+func TestCheckedSourcesAreNotCheckedAgain(t *testing.T) {
+	src := randBytes(43, 100_000)
+	path := filepath.Join(t.TempDir(), "app.log")
+	writeFile(t, path, src, 0o644)
+	so, err := CheckSources(SendOptions{Paths: []string{path}, Compress: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("written after the check\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := t.TempDir()
+	r := transfer(t, so, ReceiveOptions{OutDir: out})
+	mustOK(t, r)
+	got, err := os.ReadFile(filepath.Join(out, "app.log"))
+	if err != nil || !bytes.Equal(got, src) {
+		t.Fatalf("received %d bytes (%v), want the %d checked", len(got), err, len(src))
+	}
+	if ch := eventsOf[Changed](r.sendEv.list()); len(ch) != 1 || ch[0].Sent != int64(len(src)) {
+		t.Errorf("sender's changed events: %+v, want one for the growth", ch)
+	}
+}

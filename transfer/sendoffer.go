@@ -26,14 +26,28 @@ type SendOptions struct {
 	StreamName string
 	// Compress is CompressAuto if empty.
 	Compress Compression
+
+	// checked holds the top-level sources CheckSources found, so that Send
+	// does not stat and open them again; nil means Send checks.
+	checked []source
 }
 
 // CheckSources checks quickly that opts names something that can be sent:
 // it looks at the top-level paths only (no walk, no content), so the CLI can
-// fail before it shows a code.
-func CheckSources(opts SendOptions) error {
-	_, err := checkSources(opts)
-	return err
+// fail before it shows a code. Pass the options it returns, unchanged, to
+// Send, which then builds its offer from what was checked here instead of
+// checking again; a file written to in between is caught after it is read
+// (Changed).
+func CheckSources(opts SendOptions) (SendOptions, error) {
+	srcs, err := checkSources(opts)
+	if err != nil {
+		return opts, err
+	}
+	opts.checked = srcs
+	if opts.checked == nil {
+		opts.checked = []source{} // text or a stream: nothing to stat
+	}
+	return opts, nil
 }
 
 // source is one top-level path to send.
@@ -127,9 +141,12 @@ type outgoing struct {
 // buildOffer walks the sources. Symbolic links, special files and what the
 // person may not read inside folders are skipped with a Skipped event.
 func buildOffer(opts SendOptions, em *emitter) (*outgoing, error) {
-	srcs, err := checkSources(opts)
-	if err != nil {
-		return nil, err
+	srcs := opts.checked
+	if srcs == nil {
+		var err error
+		if srcs, err = checkSources(opts); err != nil {
+			return nil, err
+		}
 	}
 	out := &outgoing{header: offerHeader{Version: protocolVersion, Kind: offerFiles}}
 	readable := sysio.NewReadChecker()

@@ -71,7 +71,7 @@ func TestUnreadableLeftOut(t *testing.T) {
 	// Named by the person: a clear error from the check the command runs
 	// before it connects.
 	for _, p := range []string{filepath.Join(tree, "secret.txt"), filepath.Join(tree, "locked")} {
-		err := CheckSources(SendOptions{Paths: []string{p}})
+		_, err := CheckSources(SendOptions{Paths: []string{p}})
 		if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "cannot send") {
 			t.Errorf("sending %s: %v", filepath.Base(p), err)
 		}

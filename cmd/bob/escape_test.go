@@ -66,7 +66,7 @@ func TestErrorsEscapedOnce(t *testing.T) {
 	}
 
 	cases := map[string]error{}
-	cases["source"] = transfer.CheckSources(transfer.SendOptions{Paths: []string{filepath.Join(src, "missing "+name)}})
+	_, cases["source"] = transfer.CheckSources(transfer.SendOptions{Paths: []string{filepath.Join(src, "missing "+name)}})
 	a, b := memPair()
 	sent := make(chan error, 1)
 	go func() {

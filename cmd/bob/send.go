@@ -98,7 +98,8 @@ func runSend(ctx context.Context, e *env, f sendFlags, args []string) error {
 		}
 		chosen = c
 	}
-	if err := transfer.CheckSources(opts); err != nil {
+	opts, err = transfer.CheckSources(opts)
+	if err != nil {
 		return err
 	}
 	rc, err := chooseRelay(e, f.relay, f.relayPassword, f.paths)
