@@ -74,7 +74,14 @@ func (c *Conn) DirectHandshake(ctx context.Context, rw io.ReadWriter, dialer boo
 	}
 	stop := interruptOnDone(ctx, rw)
 	nc, err := c.directHandshake(rw, dialer)
-	if stop() || (err != nil && ctx.Err() != nil) {
+	interrupted := stop()
+	if err != nil && !interrupted && errors.Is(err, ErrNotPeer) {
+		// A verdict on what the other end sent, reached before any
+		// interruption: it stands even if ctx ended meanwhile, so a
+		// stranger is reported as one.
+		return nil, err
+	}
+	if interrupted || (err != nil && ctx.Err() != nil) {
 		return nil, fmt.Errorf("secure: direct handshake: %w", context.Cause(ctx))
 	}
 	if err != nil {
