@@ -171,6 +171,14 @@ func (s *sides) checkReceived(t *testing.T) {
 	}
 }
 
+// wantVia checks which path a side's transfer took.
+func wantVia(t *testing.T, r *recorder, via string) {
+	t.Helper()
+	if d := onlyDone(t, r); d.Via != via {
+		t.Errorf("via %q, want %s", d.Via, via)
+	}
+}
+
 func onlyDone(t *testing.T, r *recorder) transfer.Done {
 	t.Helper()
 	d := eventsOf[transfer.Done](r)
@@ -253,9 +261,7 @@ func TestNoDirectPathFallsBackToRelay(t *testing.T) {
 	s.send.directAddrs, s.recv.directAddrs = []netip.Addr{}, []netip.Addr{}
 	s.send.DirectWindow = 200 * time.Millisecond
 	s.mustTransfer(t)
-	if d := onlyDone(t, &s.recvEvents); d.Via != "relay" {
-		t.Errorf("via %q, want relay", d.Via)
-	}
+	wantVia(t, &s.recvEvents, "relay")
 }
 
 // A receiver that does not take part (--no-direct) keeps both on the relay.
@@ -265,9 +271,7 @@ func TestOneSideWithoutDirectKeepsRelay(t *testing.T) {
 	s.onLoopback()
 	s.recv.NoDirect = true
 	s.mustTransfer(t)
-	if d := onlyDone(t, &s.sendEvents); d.Via != "relay" {
-		t.Errorf("via %q, want relay", d.Via)
-	}
+	wantVia(t, &s.sendEvents, "relay")
 }
 
 // Peers that both reach the relay over loopback share a machine: they stay
@@ -278,9 +282,7 @@ func TestSameMachineStaysOnRelay(t *testing.T) {
 	var logs logBuffer
 	s.send.Logger = logs.logger()
 	s.mustTransfer(t)
-	if d := onlyDone(t, &s.sendEvents); d.Via != "relay" {
-		t.Errorf("via %q, want relay", d.Via)
-	}
+	wantVia(t, &s.sendEvents, "relay")
 	if strings.Contains(logs.String(), "could not connect") {
 		t.Errorf("a same-machine session dialled candidates:\n%s", logs.String())
 	}
