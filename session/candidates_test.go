@@ -2,8 +2,12 @@ package session
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
+	"strconv"
 	"testing"
+
+	"github.com/bob-p2p/bob/relay/rendezvous"
 )
 
 func TestCandidatesRoundTrip(t *testing.T) {
@@ -81,4 +85,11 @@ func FuzzDecodeCandidates(f *testing.F) {
 			t.Fatalf("re-encoding: %v, %v", again, err)
 		}
 	})
+}
+
+// The built-in relay's address a receiver tries is the rendezvous port.
+func TestDefaultLocalRelayIsTheDefaultPort(t *testing.T) {
+	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(rendezvous.DefaultPort)); DefaultLocalRelay != want {
+		t.Fatalf("DefaultLocalRelay = %q, want %q", DefaultLocalRelay, want)
+	}
 }

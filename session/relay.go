@@ -15,8 +15,9 @@ import (
 )
 
 // DefaultLocalRelay is where a receiver with no relay configured looks on
-// its own machine: the relay a bob send here runs inside itself.
-var DefaultLocalRelay = net.JoinHostPort("127.0.0.1", strconv.Itoa(rendezvous.DefaultPort))
+// its own machine: the relay a bob send here runs inside itself, on
+// rendezvous.DefaultPort (a test ties the two).
+const DefaultLocalRelay = "127.0.0.1:9009"
 
 // embeddedPortCount ports from the default are tried in order for the relay
 // bob send runs inside itself.

@@ -29,6 +29,7 @@ var keptConsts = map[string]string{
 	"session.DefaultDirectWindow":             "Config.DirectWindow's default",
 	"session.DefaultLateWindow":               "Config.LateWindow's default",
 	"session.DefaultBrowseWindow":             "Config.BrowseWindow's default",
+	"session.DefaultLocalRelay":               "Config.LocalRelay's default",
 	"transfer/secure.DefaultHandshakeTimeout": "Config.HandshakeTimeout's default",
 	"transfer/secure.CipherAESGCM":            "a value of Config.ForceCipher",
 	"transfer/secure.CipherChaChaPoly":        "a value of Config.ForceCipher",
