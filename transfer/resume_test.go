@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bob-p2p/bob/transfer/internal/chantest"
@@ -329,4 +330,67 @@ func TestCompleteFileClaimTurnedDown(t *testing.T) {
 		}
 	}
 	checkResumeEvents(t, r.recvEv.list(), []ResumeChecked{{Path: "f.bin", Size: size, Held: size, Complete: true}})
+}
+
+// TestKeptPrefixIsNotReadAgain: the sender's whole-file checksum of a kept
+// prefix is taken as it answers the receiver, so the prefix is read once.
+// Here the sender's complete files are removed, and the partial file's
+// first byte changed, right after the receiver says what it keeps: the
+// transfer still completes, from what was read for the answers.
+func TestKeptPrefixIsNotReadAgain(t *testing.T) {
+	src := t.TempDir()
+	names := []string{"set/a.bin", "set/b.bin", "set/sub/c.bin"}
+	sizes := []int{300_000, 1_000_000, 200_000}
+	orig := map[string][]byte{}
+	for i, name := range names {
+		orig[name] = randBytes(uint64(50+i), sizes[i])
+		writeFile(t, filepath.Join(src, name), orig[name], 0o644)
+	}
+	so := SendOptions{Paths: []string{filepath.Join(src, "set")}, Compress: "off"}
+	out := t.TempDir()
+	// The first attempt ends inside the last file: a and b are complete
+	// there, c is a part file.
+	r := transferCtx(t, context.Background(), context.Background(), so, ReceiveOptions{OutDir: out},
+		func(a, b *chantest.End) {
+			a.CutWhen(func(from *chantest.End, typ byte, _ []byte) bool {
+				return from == a && typ == recData && a.Stats.Records(recFileStart) == 3 && a.Stats.Records(recData) == 24
+			})
+		})
+	if r.sendErr == nil {
+		t.Fatal("the first attempt was not interrupted")
+	}
+	if part, err := os.Stat(filepath.Join(out, names[2]+partSuffix)); err != nil || part.Size() == 0 {
+		t.Fatalf("no part of %s after the first attempt (%v)", names[2], err)
+	}
+	var once sync.Once
+	r = transferCtx(t, context.Background(), context.Background(), so, ReceiveOptions{OutDir: out},
+		func(a, b *chantest.End) {
+			a.CutWhen(func(from *chantest.End, typ byte, _ []byte) bool {
+				if from == b && typ == recKeep {
+					once.Do(func() {
+						for _, name := range names[:2] {
+							if err := os.Remove(filepath.Join(src, name)); err != nil {
+								t.Error(err)
+							}
+						}
+						f, err := os.OpenFile(filepath.Join(src, names[2]), os.O_WRONLY, 0)
+						if err == nil {
+							_, err = f.WriteAt([]byte{^orig[names[2]][0]}, 0)
+							err = errors.Join(err, f.Close())
+						}
+						if err != nil {
+							t.Error(err)
+						}
+					})
+				}
+				return false
+			})
+		})
+	mustOK(t, r)
+	for _, name := range names {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !bytes.Equal(got, orig[name]) {
+			t.Errorf("%s: %d bytes (%v), want the %d first read", name, len(got), err, len(orig[name]))
+		}
+	}
 }

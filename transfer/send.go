@@ -33,6 +33,12 @@ type sender struct {
 	// keep maps a file to the bytes the receiver proved it holds: the
 	// offset its data starts at (the whole file: none is sent).
 	keep map[int]int64
+	// keptSums hold, for kept files, the whole-file checksum of the prefix
+	// as it was read to answer the receiver, so that it is not read again:
+	// a complete file's sum, or a partial one's running state (for at most
+	// maxKeptPrefixSums files; the others are read again).
+	keptWhole  map[int][sumSize]byte
+	keptPrefix map[int]fileSum
 	// resumed is the sum of keep, read by progress.
 	resumed int64
 }

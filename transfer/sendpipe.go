@@ -136,6 +136,15 @@ func (p *pipeline) queue(ctx context.Context, it *item, compress bool) error {
 }
 
 func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd, error) {
+	if sum, ok := p.s.keptWhole[idx]; ok {
+		// The receiver holds all of it and its checksum was taken as the
+		// answer was: there is nothing to read.
+		if err := p.queue(ctx, &item{typ: recFileStart, ctl: fileStart{Index: idx, Offset: e.Size, Compress: p.compressFlag(e)}.append(nil)}, false); err != nil {
+			return fileEnd{}, err
+		}
+		end := fileEnd{Index: idx, Size: e.Size, Sum: sum}
+		return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
+	}
 	var r io.Reader
 	var f *os.File
 	switch e.Kind {
@@ -155,10 +164,16 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 		r = sysio.SourceReader(f)
 	}
 	h := newFileSum()
-	// A resumed prefix is not sent, but it is read into the checksum:
-	// FILE_END covers the whole file.
+	// A resumed prefix is not sent, but FILE_END covers the whole file: its
+	// checksum goes on from the answer's (then the file is read from the
+	// offset on), or the prefix is read into it here.
 	offset := p.s.keep[idx]
-	if offset > 0 {
+	if sum, ok := p.s.keptPrefix[idx]; ok {
+		h = sum
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
+		}
+	} else if offset > 0 {
 		buf := p.bufs.get()
 		n, err := io.CopyBuffer(h, io.LimitReader(r, offset), (*buf)[:blockSize])
 		p.bufs.put(buf)
@@ -169,11 +184,8 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 			return fileEnd{}, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
 	}
-	compress := p.mode == CompressOn || (p.mode == CompressAuto && !skipByExtension(e.Path))
-	var cflag byte
-	if compress {
-		cflag = 1
-	}
+	cflag := p.compressFlag(e)
+	compress := cflag == 1
 	start := fileStart{Index: idx, Offset: offset, Compress: cflag}
 	if err := p.queue(ctx, &item{typ: recFileStart, ctl: start.append(nil)}, false); err != nil {
 		return fileEnd{}, err
@@ -271,6 +283,15 @@ func (p *pipeline) produceFile(ctx context.Context, idx int, e *entry) (fileEnd,
 	}
 	end := fileEnd{Index: idx, Size: size, Sum: h.sum()}
 	return end, p.queue(ctx, &item{typ: recFileEnd, ctl: end.append(nil)}, false)
+}
+
+// compressFlag is FILE_START's compression flag for e: 1 if its blocks may
+// be zstd.
+func (p *pipeline) compressFlag(e *entry) byte {
+	if p.mode == CompressOn || (p.mode == CompressAuto && !skipByExtension(e.Path)) {
+		return 1
+	}
+	return 0
 }
 
 // compress fills queued items with their compressed form.

@@ -28,6 +28,7 @@ func (s *sender) checkAsk(a resumeAsk) error {
 // its proof: a receiver cannot make the sender skip bytes it does not hold.
 func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 	s.keep = make(map[int]int64)
+	s.keptWhole, s.keptPrefix = make(map[int][sumSize]byte), make(map[int]fileSum)
 	if len(asks) == 0 {
 		return nil
 	}
@@ -45,6 +46,7 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 	if err != nil {
 		return err
 	}
+	defer s.forgetUnkeptSums()
 	j, prev := 0, -1
 	return s.c.readList(ctx, recKeep, recStart, "kept files", func(p []byte) (err error) {
 		prev, err = decodeIndexedHashes(p, prev, func(k indexedHash) error {
@@ -63,6 +65,24 @@ func (s *sender) settle(ctx context.Context, asks []resumeAsk) error {
 		})
 		return err
 	}, func() int { return len(s.keep) })
+}
+
+// maxKeptPrefixSums bounds the running checksums of partly kept files held
+// from the answers to the data (an xxh3 state is about a kilobyte).
+const maxKeptPrefixSums = 64
+
+// forgetUnkeptSums drops the checksums of prefixes the receiver did not keep.
+func (s *sender) forgetUnkeptSums() {
+	for idx := range s.keptWhole {
+		if _, ok := s.keep[idx]; !ok {
+			delete(s.keptWhole, idx)
+		}
+	}
+	for idx := range s.keptPrefix {
+		if _, ok := s.keep[idx]; !ok {
+			delete(s.keptPrefix, idx)
+		}
+	}
 }
 
 // answerAsks hashes the sender's prefix at each length asked about and
@@ -89,7 +109,10 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[hashSize
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot read \"%s\": %w", e.Path, err)
 		}
-		ph, n, err := hashPrefix(ctx, &key, sysio.SourceReader(f), a.Have, nil, buf)
+		// The prefix also goes into the whole-file checksum now, so that a
+		// kept prefix is not read a second time for FILE_END.
+		sum := newFileSum()
+		ph, n, err := hashPrefix(ctx, &key, sysio.SourceReader(f), a.Have, sum, buf)
 		f.Close()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -99,6 +122,12 @@ func (s *sender) answerAsks(ctx context.Context, asks []resumeAsk) ([]*[hashSize
 		}
 		if n == a.Have {
 			proofs[i] = &ph.proof
+			switch {
+			case a.Have == e.Size:
+				s.keptWhole[a.Index] = sum.sum()
+			case len(s.keptPrefix) < maxKeptPrefixSums:
+				s.keptPrefix[a.Index] = sum
+			}
 		}
 		answer := indexedHash{Index: a.Index, Hash: ph.answer}
 		if err := w.add(a.Index, maxHashBytes, func(b []byte, prev int) []byte { return appendIndexedHash(b, prev, answer) }); err != nil {
