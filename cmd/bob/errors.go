@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -113,6 +112,9 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// errorName is err's stable name for scripts: its exit code's.
+func errorName(err error) string { return exitName(exitCode(err)) }
+
 // exitName is an exit code's stable name, for scripts.
 func exitName(code int) string {
 	switch code {
@@ -141,12 +143,8 @@ func reportError(w, jsonOut io.Writer, err error) int {
 	switch {
 	case errors.As(err, &shown):
 	case jsonOut != nil:
-		line, _ := json.Marshal(struct {
-			Event   string `json:"event"`
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}{"error", exitName(code), safeterm.Escape(describe(err))})
-		fmt.Fprintf(jsonOut, "%s\n", line)
+		// The JSON view writes the error event, as for a failure later on.
+		tui.NewJSON(jsonOut, tui.Options{Describe: describe, ErrorCode: errorName}).Close(err)
 	default:
 		fmt.Fprintln(w, "bob:", safeterm.Escape(describe(err)))
 	}

@@ -89,7 +89,7 @@ func newView(e *env, c viewConfig) tui.View {
 		QR:             c.qr,
 		ReceiveCommand: c.receiveCommand,
 		Describe:       describe,
-		ErrorCode:      func(err error) string { return exitName(exitCode(err)) },
+		ErrorCode:      errorName,
 	}
 	mode := c.mode
 	if mode == modeAuto {
