@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 			stop()
 			os.Exit(code)
 		},
+		"bob-delay-proxy": delayProxyMain,
 	})
 }
 
